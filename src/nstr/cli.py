@@ -1,0 +1,213 @@
+"""The ``nstr`` command: thin subcommands over the library.
+
+Built on click because model options are generated at run time from each model's config dataclass
+(one source of truth for names, types, defaults and help), which click supports directly and
+signature-driven tools (typer, tyro) do not without wrappers; click also lets us turn every usage
+error into the one-line message and exit code 2 our users expect.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import typing
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nstr.errors import NstrError
+
+DEFAULT_MODEL = "siren"
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
+
+
+def _model_options() -> dict[str, dict[str, Any]]:
+    """Every model option name -> {type, help per model}, from the registered config dataclasses."""
+    from nstr.models import MODELS
+
+    options: dict[str, dict[str, Any]] = {}
+    for name, cls in sorted(MODELS.items()):
+        hints = typing.get_type_hints(cls.Config)
+        for f in fields(cls.Config):
+            entry = options.setdefault(f.name, {"type": hints[f.name], "help": []})
+            default = f.default if f.default is not MISSING else None
+            entry["help"].append(f"{name}: {f.metadata.get('help', '')} [{default}]")
+    return options
+
+
+def _add_model_options(command: click.Command) -> click.Command:
+    for name, entry in _model_options().items():
+        flag = "--" + name.replace("_", "-")
+        if entry["type"] is bool:
+            option = click.Option([f"{flag}/--no-{flag[2:]}", name], default=None, help="; ".join(entry["help"]))
+        else:
+            option = click.Option([flag, name], type=entry["type"], default=None, help="; ".join(entry["help"]))
+        command.params.append(option)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def cli() -> None:
+    """nstr: fit implicit neural representations (NSTR, SIREN, Fourier features, hash grids) to real signals."""
+
+
+@cli.command("fit")
+@click.argument("signal", required=False)
+@click.option("--model", "model_name", default=DEFAULT_MODEL, show_default=True, help="model name (nstr models)")
+@click.option("--steps", type=int, default=None, help="optimiser steps (reproducible budget)")
+@click.option("--max-seconds", type=float, default=None, help="training wall-clock budget in seconds")
+@click.option("--lr", type=float, default=None, help="Adam learning rate [model's reference value]")
+@click.option("--batch-size", type=int, default=1 << 16, show_default=True, help="coordinates per step; 0 = all")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--holdout", type=float, default=0.0, show_default=True, help="fraction of samples held out")
+@click.option("--eval-every", type=int, default=100, show_default=True, help="evaluate every N steps")
+@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True)
+@click.option("--checkpoint-every", type=int, default=0, show_default=True, help="checkpoint every N steps")
+@click.option("--resize", default=None, help="resample the image to WxH before fitting")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
+@click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="continue a killed run")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
+                checkpoint_every, resize, out, overwrite, resume, quiet, **model_options) -> None:
+    """Fit a model to SIGNAL (an image file or a built-in name such as astronaut) and write a run directory."""
+    import torch
+
+    from nstr.fit import FitSettings, fit
+    from nstr.fit import resume as resume_run
+    from nstr.models import build_model, model_class
+    from nstr.runs import default_run_dir, prepare_run_dir
+    from nstr.signals import load_signal
+    from nstr.signals.image import parse_size
+
+    if resume is not None:
+        if signal is not None:
+            raise NstrError("--resume takes the run directory only; do not also give SIGNAL")
+        _report(resume_run(resume, quiet=quiet))
+        return
+    if signal is None:
+        raise NstrError("give a SIGNAL to fit (an image file or a built-in name such as astronaut)")
+    if steps is None and max_seconds is None:
+        max_seconds = 60.0
+    settings = FitSettings(steps=steps, max_seconds=max_seconds, lr=lr, batch_size=batch_size, seed=seed,
+                           holdout=holdout, eval_every=eval_every, schedule=schedule,
+                           checkpoint_every=checkpoint_every)
+    settings.validate()
+    cls = model_class(model_name)
+    given = {k: v for k, v in model_options.items() if v is not None}
+    foreign = sorted(set(given) - set(cls.option_names()))
+    if foreign:
+        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        raise NstrError(f"option(s) {flags} do not apply to model '{model_name}' (see nstr models)")
+    data = load_signal(signal, resize=parse_size(resize) if resize else None)
+    torch.manual_seed(seed)
+    model = build_model(model_name, data.in_dim, data.out_dim, **given)
+    out = prepare_run_dir(out or default_run_dir(signal, model_name), overwrite)
+    if not quiet:
+        click.echo(f"fitting {model_name} ({model.num_params():,} parameters) to {signal} -> {out}", err=True)
+    _report(fit(data, model, settings, out=out, quiet=quiet))
+
+
+_add_model_options(fit_command)
+
+
+def _report(result) -> None:
+    m = result.metrics
+    parts = [f"psnr {m['psnr']:.2f} dB", f"ssim {m['ssim']:.4f}"]
+    if "psnr_holdout" in m:
+        parts.append(f"held-out psnr {m['psnr_holdout']:.2f} dB")
+    parts.append(f"{m['steps']} steps in {m['train_seconds']:.1f} s")
+    click.echo(", ".join(parts))
+    click.echo(f"results in {result.out}/ (recon.png, error.png, curve.png, metrics.json, model.safetensors)")
+    if result.diverged_at is not None:
+        raise _Diverged(
+            f"training diverged (non-finite loss) at step {result.diverged_at}; kept the best weights "
+            f"(step {m['best_step']}); try a lower --lr"
+        )
+
+
+class _Diverged(Exception):
+    pass
+
+
+@cli.command("render")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--size", default=None, help="WxH to decode at [the fitted size]")
+@click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists")
+def render_command(run_dir: Path, output: Path, size: str | None, overwrite: bool) -> None:
+    """Decode a fitted image at any resolution into OUTPUT (.png, or .npy in the input's dtype)."""
+    import numpy as np
+
+    from nstr.runs import load, write_atomic
+    from nstr.signals.image import ImageFormat, parse_size
+    from nstr.viz import save_png
+
+    if output.suffix.lower() not in (".png", ".npy"):
+        raise NstrError(f"OUTPUT '{output}' must end in .png or .npy")
+    if output.exists() and not overwrite:
+        raise NstrError(f"'{output}' already exists; choose another name or pass --overwrite")
+    run = load(run_dir)
+    fmt = ImageFormat(**run.config["signal"]["format"])
+    height, width = parse_size(size) if size else (fmt.height, fmt.width)
+    native = run.render(height, width)
+    if output.suffix.lower() == ".npy":
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, native)
+        write_atomic(output, buffer.getvalue())
+    else:
+        save_png(output, fmt.to_png_array(native))
+    click.echo(f"wrote {output} ({width}x{height})")
+
+
+@cli.command("info")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def info_command(run_dir: Path) -> None:
+    """Print a run's summary: signal, model, parameters, steps, time and quality."""
+    from nstr.runs import load
+
+    click.echo(load(run_dir).summary())
+
+
+@cli.command("models")
+def models_command() -> None:
+    """List the models and their options with defaults."""
+    from nstr.models import MODELS
+
+    for name, cls in sorted(MODELS.items()):
+        click.echo(f"{name}: {cls.__doc__.strip().splitlines()[0]}  (lr {cls.default_lr:g})")
+        for f in fields(cls.Config):
+            click.echo(f"    --{f.name.replace('_', '-'):<16} {f.default!s:<8} {f.metadata.get('help', '')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors with exit code 2, never a traceback for bad input."""
+    import torch
+
+    if hasattr(os, "sched_getaffinity"):
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
+    try:
+        cli.main(args=argv, prog_name="nstr", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.UsageError, click.BadParameter) as exc:
+        click.echo(f"nstr: error: {exc.format_message()}", err=True)
+        return EXIT_USAGE
+    except NstrError as exc:
+        click.echo(f"nstr: error: {exc}", err=True)
+        return EXIT_USAGE
+    except _Diverged as exc:
+        click.echo(f"nstr: {exc}", err=True)
+        return EXIT_DIVERGED
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("nstr: interrupted; a run with a checkpoint continues with 'nstr fit --resume DIR'", err=True)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Signal-quality metrics on values in [0, 1]."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB for values in [0, 1] (peak 1); inf for a perfect match."""
+    mse = torch.mean((pred.double() - target.double()) ** 2).item()
+    return math.inf if mse == 0 else -10.0 * math.log10(mse)
+
+
+def ssim(pred: np.ndarray, target: np.ndarray) -> float:
+    """Structural similarity of (H, W, C) images in [0, 1] (scikit-image, 7x7 Gaussian-free window)."""
+    from skimage.metrics import structural_similarity
+
+    side = min(pred.shape[:2])
+    win = min(7, side if side % 2 else side - 1)
+    if win < 3:
+        return float("nan")
+    return float(structural_similarity(pred, target, data_range=1.0, channel_axis=2, win_size=win))

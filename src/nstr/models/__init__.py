@@ -1,0 +1,11 @@
+"""Coordinate networks. Importing this package registers every built-in model by name."""
+
+from nstr.models.base import Field, ModelConfig, option
+from nstr.models.ffn import FourierMLP, FourierMLPConfig
+from nstr.models.registry import MODELS, build_model, model_class, register
+from nstr.models.siren import SIREN, SIRENConfig
+
+__all__ = [
+    "Field", "ModelConfig", "option", "MODELS", "build_model", "model_class", "register",
+    "SIREN", "SIRENConfig", "FourierMLP", "FourierMLPConfig",
+]

@@ -1,0 +1,79 @@
+"""What every model shares: the [N, in_dim] -> [N, out_dim] contract, a frozen config, training defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+def option(default: Any, help: str) -> Any:
+    """A config field with the help text the CLI shows for it."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Base of each model's hyperparameters; each field's ``help`` becomes the CLI option's help."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Field(nn.Module):
+    """A coordinate network f: [N, in_dim] -> [N, out_dim], twice differentiable in x.
+
+    Subclasses set ``Config`` (a frozen ``ModelConfig`` dataclass) and may override the training
+    defaults below with settings from their reference implementation.
+    """
+
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+    #: Learning rate of the reference implementation (Adam).
+    default_lr: ClassVar[float] = 1e-3
+    #: Extra Adam options (betas, eps) of the reference implementation.
+    adam_options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, in_dim: int, out_dim: int, config: ModelConfig | None = None, **options: Any):
+        super().__init__()
+        if in_dim not in (1, 2, 3):
+            raise ValueError(f"in_dim must be 1, 2 or 3, got {in_dim}")
+        if out_dim < 1:
+            raise ValueError(f"out_dim must be positive, got {out_dim}")
+        if config is not None and options:
+            raise TypeError("give either a config or keyword options, not both")
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.config = config if config is not None else self.Config(**options)
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}, config={self.config}"
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return [f.name for f in fields(cls.Config)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named training-loss terms for a batch; the fit minimises their sum and logs each.
+
+        Models with regularisers (NSTR's transport term, DINR's kinetic energy) add their own terms.
+        """
+        return {"task": torch.mean((self(x) - target) ** 2)}
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
+        """Evaluate on many coordinates in chunks, so memory stays bounded for large signals."""
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        try:
+            parts = [self(x[i : i + chunk].to(device)).cpu() for i in range(0, x.shape[0], chunk)]
+        finally:
+            self.train(was_training)
+        return torch.cat(parts) if parts else x.new_zeros(0, self.out_dim)
