@@ -21,7 +21,15 @@ import torch
 from nstr.errors import NstrError
 from nstr.models.base import Field
 from nstr.runs import (
-    CHECKPOINT, CONFIG, METRICS, WEIGHTS, environment, read_json, save_weights, write_atomic, write_json,
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    WEIGHTS,
+    environment,
+    read_json,
+    save_weights,
+    write_atomic,
+    write_json,
 )
 from nstr.signals import Signal, load_signal
 
@@ -153,7 +161,7 @@ def fit(
     elif out is not None:
         _write_config(out, signal, model, settings)
     trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
-    return trainer.run(state, out, quiet, callback, resumed_from=_resume["state"].step if _resume else None)
+    return trainer.run(state, out, quiet, callback, resumed_from=state.step if _resume else None)
 
 
 class _Trainer:
@@ -294,7 +302,7 @@ def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings
         out / CONFIG,
         {
             "nstr_version": _version(),
-            "signal": signal.spec(),
+            "signal": signal.spec(out),
             "model": {"name": name, "in_dim": model.in_dim, "out_dim": model.out_dim,
                       "options": model.config.to_dict()},
             "fit": asdict(settings),
@@ -328,7 +336,7 @@ def resume(out: str | Path, quiet: bool = False) -> FitResult:
     if not (out / CHECKPOINT).exists():
         raise NstrError(f"run '{out}' has no checkpoint.pt to resume from (use --checkpoint-every N)")
     saved = torch.load(out / CHECKPOINT, weights_only=False)
-    signal = load_signal(config["signal"])
+    signal = load_signal(config["signal"], out)
     spec = config["model"]
     model = build_model(spec["name"], spec["in_dim"], spec["out_dim"], **spec["options"])
     settings = FitSettings(**config["fit"])

@@ -32,8 +32,11 @@ class Signal(ABC):
         return self.coords.shape[0]
 
     @abstractmethod
-    def spec(self) -> dict[str, Any]:
-        """JSON description from which ``Signal.from_spec`` rebuilds this signal."""
+    def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
+        """JSON description from which ``load_signal(spec, run_dir)`` rebuilds this signal.
+
+        A signal with no file behind it (an in-memory array) saves its data into ``run_dir``.
+        """
 
     @abstractmethod
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:

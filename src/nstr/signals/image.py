@@ -139,8 +139,10 @@ class Image(Signal):
     kind = "image"
 
     def __init__(self, source: str | Path | np.ndarray, resize: tuple[int, int] | None = None):
+        self._array: np.ndarray | None = None
         if isinstance(source, np.ndarray):
             self.source, array = "<array>", source
+            self._array = source  # kept (not copied) so a run can store it for resume
         else:
             self.source = str(source)
             array = _read_array(self.source)
@@ -182,9 +184,14 @@ class Image(Signal):
     def shape(self) -> tuple[int, int]:
         return self.format.height, self.format.width
 
-    def spec(self) -> dict[str, Any]:
+    def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
         source = self.source
-        if source not in BUILTIN_IMAGES and source != "<array>":
+        if self._array is not None:
+            if run_dir is None:
+                raise NstrError("an image given as an array can only be described inside a run directory")
+            source = "source.npy"  # relative to the run directory
+            np.save(Path(run_dir) / source, self._array)
+        elif source not in BUILTIN_IMAGES:
             source = str(Path(source).resolve())
         return {"kind": self.kind, "source": source, "resize": self.resize, "format": asdict(self.format)}
 
