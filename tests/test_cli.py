@@ -92,3 +92,20 @@ def test_bad_file_through_real_process_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_fit_with_fresh_selection_records_choice(tmp_path, small_png):
+    out = tmp_path / "run"
+    args = _fit_args(small_png, out, "--fresh", "omega0=10,30,90")
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    chosen = config["fresh"]["best"]
+    assert chosen in (10.0, 30.0, 90.0)
+    assert config["model"]["options"]["omega0"] == chosen
+    assert len(config["fresh"]["candidates"]) == 3
+
+
+def test_fresh_syntax_error_is_caught_before_loading(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "missing.png", "--fresh", "omega0", "--steps", "3"]) == 2
+    assert "PARAM=VALUES" in capsys.readouterr().err

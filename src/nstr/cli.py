@@ -10,42 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
-import typing
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 import click
 
+from nstr.cli_options import chosen_model_options, model_option_params
 from nstr.errors import NstrError
+from nstr.fresh_cli import fresh_command
 
 DEFAULT_MODEL = "siren"
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
-
-
-def _model_options() -> dict[str, dict[str, Any]]:
-    """Every model option name -> {type, help per model}, from the registered config dataclasses."""
-    from nstr.models import MODELS
-
-    options: dict[str, dict[str, Any]] = {}
-    for name, cls in sorted(MODELS.items()):
-        hints = typing.get_type_hints(cls.Config)
-        for f in fields(cls.Config):
-            entry = options.setdefault(f.name, {"type": hints[f.name], "help": []})
-            default = f.default if f.default is not MISSING else None
-            entry["help"].append(f"{name}: {f.metadata.get('help', '')} [{default}]")
-    return options
-
-
-def _add_model_options(command: click.Command) -> click.Command:
-    for name, entry in _model_options().items():
-        flag = "--" + name.replace("_", "-")
-        if entry["type"] is bool:
-            option = click.Option([f"{flag}/--no-{flag[2:]}", name], default=None, help="; ".join(entry["help"]))
-        else:
-            option = click.Option([flag, name], type=entry["type"], default=None, help="; ".join(entry["help"]))
-        command.params.append(option)
-    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -69,15 +44,18 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="continue a killed run")
+@click.option("--fresh", default=None, metavar="PARAM=VALUES",
+              help="choose one model option by FreSh first, e.g. omega0=10:200:10 (recorded in config.json)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
-                checkpoint_every, resize, out, overwrite, resume, quiet, **model_options) -> None:
+                checkpoint_every, resize, out, overwrite, resume, fresh, quiet, **model_options) -> None:
     """Fit a model to SIGNAL (an image file or a built-in name such as astronaut) and write a run directory."""
     import torch
 
     from nstr.fit import FitSettings, fit
     from nstr.fit import resume as resume_run
-    from nstr.models import build_model, model_class
+    from nstr.fresh_cli import parse_spec, select_for_fit
+    from nstr.models import build_model
     from nstr.runs import default_run_dir, prepare_run_dir
     from nstr.signals import load_signal
     from nstr.signals.image import parse_size
@@ -95,22 +73,24 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
                            holdout=holdout, eval_every=eval_every, schedule=schedule,
                            checkpoint_every=checkpoint_every)
     settings.validate()
-    cls = model_class(model_name)
-    given = {k: v for k, v in model_options.items() if v is not None}
-    foreign = sorted(set(given) - set(cls.option_names()))
-    if foreign:
-        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
-        raise NstrError(f"option(s) {flags} do not apply to model '{model_name}' (see nstr models)")
+    given = chosen_model_options(model_name, model_options)
+    if fresh is not None:
+        parse_spec(fresh)  # syntax errors before any loading
     data = load_signal(signal, resize=parse_size(resize) if resize else None)
+    extra = {}
+    if fresh is not None:
+        param, value, extra["fresh"] = select_for_fit(data, model_name, fresh, given, seed=seed, quiet=quiet)
+        given[param] = value
     torch.manual_seed(seed)
     model = build_model(model_name, data.in_dim, data.out_dim, **given)
     out = prepare_run_dir(out or default_run_dir(signal, model_name), overwrite)
     if not quiet:
         click.echo(f"fitting {model_name} ({model.num_params():,} parameters) to {signal} -> {out}", err=True)
-    _report(fit(data, model, settings, out=out, quiet=quiet))
+    _report(fit(data, model, settings, out=out, quiet=quiet, extra_config=extra))
 
 
-_add_model_options(fit_command)
+fit_command.params.extend(model_option_params())
+cli.add_command(fresh_command)
 
 
 def _report(result) -> None:

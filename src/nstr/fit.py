@@ -20,6 +20,7 @@ import torch
 
 from nstr.errors import NstrError
 from nstr.models.base import Field
+from nstr.perf import tune_allocator
 from nstr.runs import (
     CHECKPOINT,
     CONFIG,
@@ -50,6 +51,7 @@ class FitSettings:
     schedule: str = "cosine"  #: learning-rate schedule over the budget: cosine or constant
     lr_final: float = 0.05  #: final learning rate as a fraction of lr (cosine)
     checkpoint_every: int = 0  #: write checkpoint.pt every N steps (0 = only on interrupt)
+    compile: bool = False  #: torch.compile the loss and its backward (pays off on long fits)
 
     def validate(self) -> None:
         if self.steps is None and self.max_seconds is None:
@@ -125,6 +127,29 @@ def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=lr, **model.adam_options)
 
 
+def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool = False):
+    """A function (x, y) -> {loss, terms...} doing one optimiser step.
+
+    With ``compile``, the loss and its backward are compiled by ``torch.compile`` (inductor fuses the
+    elementwise work around each matmul; the optimiser stays eager so the schedule costs no recompiles).
+    """
+
+    def loss_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        terms = model.loss_terms(x, y)
+        return sum(terms.values()), terms
+
+    forward = torch.compile(loss_terms, dynamic=False) if compile else loss_terms
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        loss, terms = forward(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
+
+    return step
+
+
 def fit(
     signal: Signal,
     model: Field,
@@ -133,16 +158,21 @@ def fit(
     out: str | Path | None = None,
     quiet: bool = False,
     callback: Callable[[int, dict[str, float]], None] | None = None,
+    extra_config: dict[str, Any] | None = None,
     _resume: dict[str, Any] | None = None,
     **options: Any,
 ) -> FitResult:
     """Fit ``model`` to ``signal``. Options are the fields of ``FitSettings`` (steps, max_seconds, lr...).
 
     ``out``: a prepared run directory to write config, checkpoints and results into (see ``nstr.runs``).
-    ``callback(step, record)`` is called after every evaluation.
+    ``callback(step, record)`` is called after every evaluation; ``extra_config`` is stored in config.json
+    (for example the FreSh selection that chose a model option).
+    Fitting raises glibc's mmap threshold for this process (``nstr.perf.tune_allocator``) so large
+    activations are reused rather than page-faulted in afresh every step; set NSTR_NO_MALLOPT=1 to opt out.
     """
     settings = replace(settings or FitSettings(), **options)
     settings.validate()
+    tune_allocator()
     if (signal.in_dim, signal.out_dim) != (model.in_dim, model.out_dim):
         raise NstrError(
             f"model maps {model.in_dim} -> {model.out_dim} values but the signal has "
@@ -159,7 +189,7 @@ def fit(
     if _resume is not None:
         state = _restore(_resume, model, optimizer, generator)
     elif out is not None:
-        _write_config(out, signal, model, settings)
+        _write_config(out, signal, model, settings, extra_config or {})
     trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
     return trainer.run(state, out, quiet, callback, resumed_from=state.step if _resume else None)
 
@@ -171,6 +201,7 @@ class _Trainer:
         self.signal, self.model, self.settings = signal, model, settings
         self.train_idx, self.hold_idx = train_idx, hold_idx
         self.optimizer, self.generator, self.lr = optimizer, generator, lr
+        self.train_step = training_step(model, optimizer, compile=settings.compile)
         full = settings.batch_size == 0 or settings.batch_size >= len(train_idx)
         self.full_batch = (signal.coords[train_idx], signal.values[train_idx]) if full else None
 
@@ -184,13 +215,7 @@ class _Trainer:
     def step(self, state: _State) -> dict[str, float]:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.lr, _progress(state, self.settings), self.settings)
-        x, y = self.batch()
-        terms = self.model.loss_terms(x, y)
-        loss = sum(terms.values())
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
+        return self.train_step(*self.batch())
 
     def evaluate(self, state: _State, losses: dict[str, float]) -> dict[str, float]:
         pred = self.model.predict(self.signal.coords)
@@ -294,7 +319,7 @@ class _Trainer:
         (out / CHECKPOINT).unlink(missing_ok=True)
 
 
-def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings) -> None:
+def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings, extra: dict[str, Any]) -> None:
     name = getattr(model, "registry_name", None)
     if name is None:
         raise NstrError(f"{type(model).__name__} is not registered; use nstr.models.register to save runs")
@@ -307,6 +332,7 @@ def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings
                       "options": model.config.to_dict()},
             "fit": asdict(settings),
             "environment": environment(),
+            **extra,
         },
     )
 

@@ -1,0 +1,141 @@
+"""The canonical SIREN training step, ours against the siren-pytorch package, side by side.
+
+256x256 gray `camera`, 3 hidden layers of 256, omega0 30, full batch (65,536 coordinates), Adam lr 1e-4,
+float32. Each variant runs in its own process (allocator settings are per process) for `--steps` steps;
+the reported time per step is the mean over all of them, compilation included. Also measures the
+machine's fp32 matrix-multiply rate and the fraction of it that each step achieves.
+
+    .venv/bin/python benchmarks/siren_step.py [--steps 100] [--out benchmarks/results/siren_step.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+HIDDEN, LAYERS, SIDE = 256, 3, 256
+VARIANTS = {
+    "siren-pytorch SirenNet (eager)": "theirs",
+    "nstr SIREN, eager": "eager",
+    "nstr SIREN, eager + allocator reuse": "eager+alloc",
+    "nstr SIREN, fit() step (compiled + allocator reuse)": "nstr-fit",
+}
+
+
+def step_flops() -> float:
+    """Matrix-multiply FLOPs of one step: forward, and the weight and input gradients in backward."""
+    n = SIDE * SIDE
+    big = LAYERS * 2 * n * HIDDEN * HIDDEN  # the hidden x hidden layers
+    small = 2 * n * 2 * HIDDEN + 2 * n * HIDDEN  # first (2 -> 256) and last (256 -> 1) layers
+    return 3 * big + 2 * small  # forward 1x, backward 2x (first layer needs no input gradient)
+
+
+def matmul_rate() -> float:
+    """Measured fp32 GEMM rate (FLOP/s) on a step-sized product, all threads."""
+    import torch
+
+    a, w = torch.randn(SIDE * SIDE, HIDDEN), torch.randn(HIDDEN, HIDDEN)
+    out = torch.empty(SIDE * SIDE, HIDDEN)
+    for _ in range(3):
+        torch.mm(a, w, out=out)
+    start = time.perf_counter()
+    for _ in range(20):
+        torch.mm(a, w, out=out)
+    return 20 * 2 * SIDE * SIDE * HIDDEN * HIDDEN / (time.perf_counter() - start)
+
+
+def _run(variant: str, steps: int, queue) -> None:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    from nstr.signals import Image
+
+    image = Image("camera", resize=(SIDE, SIDE))
+    x, y = image.coords, image.values
+    if variant == "theirs":
+        from siren_pytorch import SirenNet
+
+        model = SirenNet(dim_in=2, dim_hidden=HIDDEN, dim_out=1, num_layers=LAYERS + 1, w0=30.0, w0_initial=30.0,
+                         final_activation=nn.Identity())
+    else:
+        from nstr.models import SIREN
+
+        model = SIREN(2, 1, hidden=HIDDEN, layers=LAYERS, omega0=30.0)
+    if variant in ("eager+alloc", "nstr-fit"):
+        from nstr.perf import tune_allocator
+
+        tune_allocator()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step() -> torch.Tensor:
+        loss = torch.mean((model(x) - y) ** 2)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    if variant == "nstr-fit":
+        from nstr.fit import training_step
+
+        step = training_step(model, optimizer, compile=True)  # noqa: F811 - the library's own step
+        run = lambda: step(x, y)  # noqa: E731
+    else:
+        run = step
+    start = time.perf_counter()
+    first = None
+    for i in range(steps):
+        loss = run()
+        if i == 0:
+            first = time.perf_counter() - start
+    total = time.perf_counter() - start
+    queue.put({"seconds_per_step": total / steps, "first_step_seconds": first, "final_loss": float(loss)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/siren_step.json"))
+    args = parser.parse_args()
+    import torch
+
+    from nstr.runs import environment
+
+    rate = matmul_rate()
+    flops = step_flops()
+    rows = []
+    ctx = mp.get_context("spawn")
+    for label, variant in VARIANTS.items():
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_run, args=(variant, args.steps, queue))
+        proc.start()
+        result = queue.get()
+        proc.join()
+        result.update(variant=label, gemm_fraction=flops / result["seconds_per_step"] / rate)
+        rows.append(result)
+        print(f"{label:<55} {result['seconds_per_step']:.3f} s/step  (first step {result['first_step_seconds']:.1f} s)")
+    theirs = rows[0]["seconds_per_step"]
+    for row in rows:
+        row["relative_to_siren_pytorch"] = row["seconds_per_step"] / theirs
+    report = {
+        "benchmark": "siren_step",
+        "command": f".venv/bin/python benchmarks/siren_step.py --steps {args.steps}",
+        "steps": args.steps,
+        "step_gflop": flops / 1e9,
+        "matmul_gflops": rate / 1e9,
+        "floor_seconds": flops / rate,
+        "rows": rows,
+        "environment": environment(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"matmul rate {rate / 1e9:.0f} GFLOP/s; step = {flops / 1e9:.1f} GFLOP; floor {flops / rate:.3f} s")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
