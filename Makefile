@@ -22,8 +22,12 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q tests
 
+# The standard suites, then BENCHMARKS.md from every result on disk. Run on an otherwise idle machine.
 bench: setup
 	$(PY) benchmarks/siren_step.py
+	$(VENV)/bin/nstr bench table1
+	$(VENV)/bin/nstr bench budget
+	$(VENV)/bin/nstr bench report
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -92,7 +92,8 @@ def _run(variant: str, steps: int, queue) -> None:
         if i == 0:
             first = time.perf_counter() - start
     total = time.perf_counter() - start
-    queue.put({"seconds_per_step": total / steps, "first_step_seconds": first, "final_loss": float(loss)})
+    final = loss["loss"] if isinstance(loss, dict) else float(loss)
+    queue.put({"seconds_per_step": total / steps, "first_step_seconds": first, "final_loss": final})
 
 
 def main() -> None:
@@ -112,11 +113,13 @@ def main() -> None:
         queue = ctx.Queue()
         proc = ctx.Process(target=_run, args=(variant, args.steps, queue))
         proc.start()
-        result = queue.get()
         proc.join()
+        if proc.exitcode != 0:
+            raise SystemExit(f"variant '{label}' failed (exit code {proc.exitcode})")
+        result = queue.get()
         result.update(variant=label, gemm_fraction=flops / result["seconds_per_step"] / rate)
         rows.append(result)
-        print(f"{label:<55} {result['seconds_per_step']:.3f} s/step  (first step {result['first_step_seconds']:.1f} s)")
+        print(f"{label:<55} {result['seconds_per_step']:.3f} s/step  (first step {result['first_step_seconds']:.1f} s)", flush=True)
     theirs = rows[0]["seconds_per_step"]
     for row in rows:
         row["relative_to_siren_pytorch"] = row["seconds_per_step"] / theirs

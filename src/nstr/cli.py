@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from nstr.bench.cli import bench_command
 from nstr.cli_options import chosen_model_options, model_option_params
 from nstr.errors import NstrError
 from nstr.fresh_cli import fresh_command
@@ -91,6 +92,7 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
 
 fit_command.params.extend(model_option_params())
 cli.add_command(fresh_command)
+cli.add_command(bench_command)
 
 
 def _report(result) -> None:

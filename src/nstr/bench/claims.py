@@ -1,0 +1,81 @@
+"""The quantitative claims of the papers in ../shared/papers/, as data for the claims ledger.
+
+Each ``Claim`` says which suite measures it and how (``measure``); the report computes our counterpart from
+that suite's results, or writes "not yet measured" when the suite has none (or does not exist yet).
+
+Measures the report knows (``nstr.bench.ledger``):
+- ``psnr``: mean PSNR of ``model`` over the suite's signals and seeds.
+- ``psnr_gap``: mean PSNR of ``model`` minus ``baseline``, paired by signal and seed.
+- ``time_ratio``: time for ``model`` to reach ``baseline``'s final PSNR, over ``baseline``'s training time
+  (the paper's "train time" relative to the Fourier MLP); median over signal/seed pairs.
+Any other measure belongs to a suite that does not exist yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One number a paper reports, and how we measure its counterpart."""
+
+    paper: str  #: "NSTR", "FreSh" or "DINR"
+    where: str  #: table or section
+    claim: str  #: what is claimed, briefly
+    low: float | None  #: the paper's value (or the low end of its range); None: qualitative
+    high: float | None  #: high end of a range (equal to low for a single value)
+    unit: str  #: "dB", "x", "%"
+    suite: str  #: the suite whose results measure it
+    measure: str  #: how (see the module docstring)
+    model: str | None = None
+    baseline: str | None = None
+    higher_is_better: bool = True
+    comparable: bool = True  #: False: absolute numbers on other data, shown but given no verdict
+
+
+def _nstr(where, claim, low, high, unit, suite, measure, model=None, baseline=None, **kw) -> Claim:
+    return Claim("NSTR", where, claim, low, high, unit, suite, measure, model, baseline, **kw)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    # Table 1: image regression, 50 CelebA-HQ images (ours: development photographs, equal wall time).
+    _nstr("Table 1", "Fourier MLP, 1.2M params: PSNR", 30.1, 30.1, "dB", "table1", "psnr", "ffn", comparable=False),
+    _nstr("Table 1", "SIREN, 1.2M params: PSNR", 31.4, 31.4, "dB", "table1", "psnr", "siren", comparable=False),
+    _nstr("Table 1", "Instant-NGP, 0.5M params: PSNR", 33.5, 33.5, "dB", "table1", "psnr", "hashgrid",
+          comparable=False),
+    _nstr("Table 1", "NSTR, 0.3M params: PSNR", 35.7, 35.7, "dB", "table1", "psnr", "nstr", comparable=False),
+    _nstr("Table 1", "NSTR 0.3M over SIREN 1.2M", 4.3, 4.3, "dB", "table1", "psnr_gap", "nstr", "siren"),
+    _nstr("Table 1", "NSTR 0.3M over Fourier MLP 1.2M", 5.6, 5.6, "dB", "table1", "psnr_gap", "nstr", "ffn"),
+    _nstr("Table 1", "NSTR 0.3M over Instant-NGP 0.5M", 2.2, 2.2, "dB", "table1", "psnr_gap", "nstr", "hashgrid"),
+    _nstr("Table 1", "SIREN train time relative to Fourier MLP", 1.1, 1.1, "x", "table1", "time_ratio", "siren",
+          "ffn", higher_is_better=False),
+    _nstr("Table 1", "Instant-NGP train time relative to Fourier MLP", 0.3, 0.3, "x", "table1", "time_ratio",
+          "hashgrid", "ffn", higher_is_better=False),
+    _nstr("Table 1", "NSTR train time relative to Fourier MLP", 0.6, 0.6, "x", "table1", "time_ratio", "nstr",
+          "ffn", higher_is_better=False),
+    # Other tasks and ablations.
+    _nstr("Sec. 5.4", "audio: SNR over SIREN", 3.5, 3.5, "dB", "audio", "snr_gap", "nstr", "siren"),
+    _nstr("Sec. 5.5", "SDF: Chamfer distance lower than SIREN", 28.0, 42.0, "%", "sdf", "chamfer_reduction",
+          "nstr", "siren"),
+    _nstr("Sec. 5.6", "NeRF: fewer parameters at equal quality", 2.0, 4.0, "x", "nerf", "param_ratio", "nstr"),
+    _nstr("Sec. 5.6", "NeRF: faster training", 1.5, 1.5, "x", "nerf", "speedup", "nstr"),
+    _nstr("Sec. 5.7", "removing the PDE loss costs PSNR", 1.0, 2.0, "dB", "ablation", "pde_gap", "nstr"),
+    _nstr("Sec. 5.7", "diminishing returns beyond K = 16", None, None, "", "ablation", "k_sweep", "nstr"),
+    # FreSh (summary of arXiv 2410.05050; cost from the official code's 600 vs 31 GPU-hours for SIREN).
+    Claim("FreSh", "Key results", "PSNR over default embeddings (up to)", 1.5, 1.5, "dB", "fresh", "fresh_gain"),
+    Claim("FreSh", "Key results", "grid-search cost cut", 20.0, 20.0, "x", "fresh", "fresh_cost"),
+    # DINR (summary).
+    Claim("DINR", "Key results", "MSE lower than static INRs (up to)", 97.0, 97.0, "%", "dinr", "mse_reduction"),
+    Claim("DINR", "Fig. 6", "kinetic-energy term: MSE lower at 30% noise (up to)", 55.0, 55.0, "%", "dinr",
+          "noise_mse_reduction"),
+)
+
+
+def paper_value(claim: Claim) -> str:
+    """The paper's number as text: '35.7 dB', '28-42 %', 'qualitative'."""
+    if claim.low is None:
+        return "qualitative"
+    number = f"{claim.low:g}" if claim.high in (None, claim.low) else f"{claim.low:g}-{claim.high:g}"
+    sign = "+" if claim.unit == "dB" and claim.measure != "psnr" and claim.high == claim.low else ""
+    return f"{sign}{number} {claim.unit}".strip()

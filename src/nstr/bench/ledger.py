@@ -1,0 +1,94 @@
+"""The claims ledger: each paper claim beside our measured counterpart and a verdict.
+
+Verdicts: "holds" (we measure at least the claimed advantage), "partly" (the right direction, smaller),
+"does not hold" (no advantage, or the opposite), "not measured yet" (no results from the claim's suite,
+or a measure no suite provides yet). Absolute numbers on other data (the paper's CelebA-HQ PSNRs) are shown
+beside ours without a verdict; the paired gaps below them carry the comparison.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from nstr.bench.claims import CLAIMS, Claim, paper_value
+from nstr.bench.summary import Record, mean_spread, ok
+
+NOT_MEASURED = "not measured yet"
+
+
+def _pair_key(record: Record) -> tuple[Any, ...]:
+    return record["signal"], record.get("size"), record.get("seed")
+
+
+def _pairs(records: list[Record], model: str, baseline: str) -> list[tuple[Record, Record]]:
+    """(model record, baseline record) on the same signal, size and seed."""
+    base = {_pair_key(r): r for r in ok(records) if r["model"] == baseline}
+    return [(r, base[_pair_key(r)]) for r in ok(records) if r["model"] == model and _pair_key(r) in base]
+
+
+def time_to_reach(record: Record, target: float) -> float:
+    """Training seconds at the first evaluation reaching ``target`` PSNR (inf if never)."""
+    for entry in record.get("history", []):
+        if entry.get("psnr", -math.inf) >= target:
+            return float(entry.get("seconds", math.inf))
+    return math.inf
+
+
+def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
+    """Our counterpart of ``claim`` from its suite's records: (value, text); (None, reason) if unavailable."""
+    if claim.measure == "psnr":
+        mine = [r for r in records if r["model"] == claim.model]
+        value, spread = mean_spread(mine, "psnr")
+        if value != value:
+            return None, NOT_MEASURED
+        n = len(ok(mine))
+        return value, f"{value:.2f} dB" + (f" ± {spread:.2f}" if spread is not None else "") + f" ({n} fits)"
+    if claim.measure == "psnr_gap":
+        pairs = _pairs(records, claim.model, claim.baseline)
+        if not pairs:
+            return None, NOT_MEASURED
+        gaps = [a["psnr"] - b["psnr"] for a, b in pairs]
+        value = statistics.fmean(gaps)
+        return value, f"{value:+.2f} dB ({len(gaps)} paired fits)"
+    if claim.measure == "time_ratio":
+        pairs = _pairs(records, claim.model, claim.baseline)
+        if not pairs:
+            return None, NOT_MEASURED
+        ratios = [time_to_reach(a, b["psnr"]) / max(b["train_seconds"], 1e-9) for a, b in pairs]
+        value = statistics.median(ratios)
+        reached = sum(math.isfinite(r) for r in ratios)
+        text = "never reached" if math.isinf(value) else f"{value:.2f} x"
+        return value, f"{text} (reached {reached}/{len(ratios)})"
+    return None, NOT_MEASURED
+
+
+def verdict(claim: Claim, value: float | None) -> str:
+    if value is None or claim.low is None:
+        return NOT_MEASURED
+    if not claim.comparable:
+        return "— (other data; see the gaps)"
+    neutral = 1.0 if claim.unit == "x" else 0.0
+    if claim.higher_is_better:
+        if value >= claim.low:
+            return "holds"
+        return "partly (right direction, smaller)" if value > neutral else "does not hold"
+    high = claim.high if claim.high is not None else claim.low
+    if value <= high:
+        return "holds"
+    return "partly (right direction, smaller)" if value < neutral else "does not hold"
+
+
+def ledger_rows(suites: dict[str, list[Record]]) -> list[dict[str, Any]]:
+    """One row per claim: paper, claim, paper value, ours, verdict, command."""
+    rows = []
+    for claim in CLAIMS:
+        records = suites.get(claim.suite, [])
+        value, text = measure(claim, records) if records else (None, NOT_MEASURED)
+        rows.append({
+            "paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),
+            "ours": text, "verdict": verdict(claim, value) if records else NOT_MEASURED,
+            "command": f"`nstr bench {claim.suite}`",
+        })
+    return rows

@@ -1,0 +1,220 @@
+"""Run cells and keep their results: one JSON per cell under ``<results>/<suite>/<cell-id>.json``.
+
+``run_cell`` is the unit of work every executor runs: load the signal, seed, build the sized model, fit
+with the suite's budget, and return a flat JSON-able record (status, metrics, parameters, steps, seconds,
+machine, versions, git commit). It never raises: a crash becomes a record with ``status: "failed"`` and the
+error. ``run_suite`` skips cells whose stored record is ``ok`` for the same cell spec, runs the rest on an
+executor and writes each record atomically as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from nstr.bench.suites import Cell
+from nstr.errors import NstrError
+
+OK, FAILED = "ok", "failed"
+#: History entries keep these keys (PSNR against wall time is plotted from them).
+HISTORY_KEYS = ("step", "seconds", "psnr", "psnr_holdout")
+
+
+class Executor(Protocol):
+    """Runs cells somewhere and yields one record per cell, in completion order."""
+
+    name: str
+
+    def run(self, cells: list[Cell]) -> Iterator[dict[str, Any]]: ...
+
+
+def run_cell(cell: Cell) -> dict[str, Any]:
+    """Fit one cell and describe it; exceptions are caught and recorded as a failed cell."""
+    start = time.perf_counter()
+    record = _header(cell)
+    record["load_before"] = _load()
+    try:
+        record.update(_fit(cell))
+        record["status"] = OK
+    except Exception as exc:  # any crash of one cell must not stop the suite
+        record.update(status=FAILED, error=_one_line(exc), traceback=traceback.format_exc(limit=-4))
+    record["wall_seconds"] = time.perf_counter() - start
+    record.update(_provenance())
+    return record
+
+
+def failed_record(cell: Cell, error: str) -> dict[str, Any]:
+    """The record of a cell whose worker died before it could report (killed, out of memory...)."""
+    return {**_header(cell), "status": FAILED, "error": error, **_provenance()}
+
+
+def _header(cell: Cell) -> dict[str, Any]:
+    return {
+        "suite": cell.suite, "cell_id": cell.cell_id, "status": FAILED, "model": cell.model,
+        "label": cell.label, "target_params": cell.target_params, "signal": cell.signal, "size": cell.size,
+        "seed": cell.seed, "options": dict(cell.options), "fit": dict(cell.fit), "spec": cell.spec(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _fit(cell: Cell) -> dict[str, Any]:
+    import torch
+
+    from nstr.fit import FitSettings, fit
+    from nstr.models import build_model
+
+    signal = load_cell_signal(cell)
+    torch.manual_seed(cell.seed)
+    model = build_model(cell.model, signal.in_dim, signal.out_dim, **cell.options)
+    result = fit(signal, model, FitSettings(**{**cell.fit, "seed": cell.seed}), quiet=True)
+    metrics = dict(result.metrics)
+    history = [{k: h[k] for k in HISTORY_KEYS if k in h} for h in metrics.pop("history", [])]
+    height, width = signal.shape if hasattr(signal, "shape") else (None, None)
+    return {**metrics, "height": height, "width": width, "samples": len(signal), "history": history}
+
+
+def load_cell_signal(cell: Cell):
+    """The cell's signal, images scaled so the longer side is ``cell.size`` (never upsampled)."""
+    from nstr.signals import load_signal
+
+    signal = load_signal(cell.signal)
+    shape = getattr(signal, "shape", None)
+    if cell.size is None or shape is None or max(shape) <= cell.size:
+        return signal
+    scale = cell.size / max(shape)
+    resize = tuple(max(2, round(side * scale)) for side in shape)
+    return load_signal(cell.signal, resize=resize)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _provenance() -> dict[str, Any]:
+    import torch
+
+    from nstr.runs import environment
+
+    env = environment()
+    env["torch_threads"] = torch.get_num_threads()
+    return {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "load_after": _load(),
+            "environment": env, **_static()}
+
+
+def _load() -> float | None:
+    """1-minute load average: wall-time budgets mean less on a busy machine, so every record keeps it."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def _static() -> dict[str, Any]:
+    """What does not change within a process: machine name, CPU model, versions, git commit."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        nstr_version = version("nstr")
+    except PackageNotFoundError:
+        nstr_version = "unknown"
+    commit, dirty = git_state()
+    return {"host": platform.node(), "cpu_model": cpu_model(), "nstr_version": nstr_version,
+            "git_commit": commit, "git_dirty": dirty}
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_state() -> tuple[str, bool | None]:
+    """(``git rev-parse HEAD`` of the checkout holding this package or "unknown", tracked files modified?)."""
+    commit = (_git("rev-parse", "HEAD") or "").strip()
+    if not commit:
+        return "unknown", None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return commit, (bool(status.strip()) if status is not None else None)
+
+
+def record_path(out_dir: Path, cell: Cell) -> Path:
+    return Path(out_dir) / cell.suite / f"{cell.cell_id}.json"
+
+
+def save_record(out_dir: Path, record: dict[str, Any]) -> Path:
+    """Write a record atomically to <out_dir>/<suite>/<cell-id>.json."""
+    from nstr.runs import write_json
+
+    path = Path(out_dir) / record["suite"] / f"{record['cell_id']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, record)
+    return path
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A stored record, or None when missing or unreadable (a half-written file counts as not done)."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def is_done(out_dir: Path, cell: Cell) -> bool:
+    """A cell is done when its record exists, succeeded, and was made from the same spec (budget, options)."""
+    record = read_record(record_path(out_dir, cell))
+    return record is not None and record.get("status") == OK and record.get("spec") == cell.spec()
+
+
+def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
+              echo: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
+    """Run every cell not yet done; return the records of all cells (stored ones included), in cell order."""
+    cells = list(cells)
+    ids = [c.cell_id for c in cells]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise NstrError(f"two cells share the id '{repeated[0]}' (signals with the same file name?); rename one")
+    todo = [c for c in cells if not is_done(out_dir, c)]
+    echo(f"{len(cells)} cells, {len(cells) - len(todo)} already done, {len(todo)} to run "
+         f"({executor.name}) -> {Path(out_dir) / cells[0].suite if cells else out_dir}")
+    for k, record in enumerate(executor.run(todo), 1):
+        record["executor"] = executor.name
+        save_record(out_dir, record)
+        echo(f"[{k}/{len(todo)}] {progress_line(record)}")
+    return [read_record(record_path(out_dir, c)) or failed_record(c, "no record written") for c in cells]
+
+
+def progress_line(record: dict[str, Any]) -> str:
+    if record.get("status") != OK:
+        return f"{record['cell_id']}  FAILED  {record.get('error', '')}"
+    parts = [f"{record['cell_id']}", f"psnr {record['psnr']:.2f} dB"]
+    if "psnr_holdout" in record:
+        parts.append(f"held-out {record['psnr_holdout']:.2f} dB")
+    parts.append(f"{record['params']:,} params, {record['steps']} steps in {record['train_seconds']:.1f} s")
+    if "diverged_at_step" in record:
+        parts.append(f"DIVERGED at step {record['diverged_at_step']} (best weights kept)")
+    return "  ".join(parts)

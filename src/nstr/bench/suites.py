@@ -1,0 +1,203 @@
+"""Benchmark suites: each expands to cells (model x signal x seed) that share one fit budget.
+
+A ``Suite`` names its signals, the models it compares (in order; only registered ones are used, so a
+model joins every suite the moment it is registered), and the parameter budgets each model is sized to.
+``expand`` turns a suite plus command-line overrides into ``Cell``s; a cell holds everything a worker
+needs, so the same cell runs the same way in-process, in a local pool or as a Ray task.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from nstr.bench.sizing import budget_label, size_model
+from nstr.errors import NstrError
+
+#: The development photographs (../shared/data/README.md).
+PHOTOS = ("astronaut", "camera", "chelsea", "brick", "grass")
+#: The models the paper compares, in its Table 1 order.
+PAPER_MODELS = ("ffn", "siren", "hashgrid", "nstr")
+#: Key of ``Suite.budgets`` for models the suite does not list by name.
+ANY_MODEL = "*"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named comparison: signals x models (each at its parameter budgets) x seeds, one fit budget."""
+
+    name: str
+    description: str
+    signals: tuple[str, ...]
+    models: tuple[str, ...]
+    budgets: dict[str, tuple[int, ...]]  #: model -> parameter targets; ANY_MODEL for the rest
+    size: int | None = 256  #: longer image side in pixels (None = full size); never upsampled
+    max_seconds: float | None = 60.0  #: training wall time per cell
+    steps: int | None = None  #: or a step budget
+    seeds: int = 3
+    fit: dict[str, Any] = field(default_factory=dict)  #: other FitSettings, the same for every cell
+    max_models: int | None = None  #: use only the first N registered models (the quick suite)
+    threads: int | None = None  #: torch threads of an in-process fit (None = all); pool workers use 1
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fit of a suite: a model with sized options on one signal with one seed."""
+
+    suite: str
+    model: str
+    signal: str
+    seed: int
+    size: int | None
+    options: dict[str, Any]
+    fit: dict[str, Any]
+    target_params: int | None = None
+    expected_params: int | None = None
+
+    @property
+    def label(self) -> str:
+        return budget_label(self.target_params) if self.target_params else "default"
+
+    @property
+    def cell_id(self) -> str:
+        """File-name-safe id, unique within a suite: <model>-<budget>-<signal>-<size>-s<seed>."""
+        stem = re.sub(r"[^A-Za-z0-9_.]+", "_", Path(self.signal).stem) or "signal"
+        return f"{self.model}-{self.label}-{stem}-{self.size or 'full'}-s{self.seed}"
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-normalised description; a stored result counts as done only if its spec is equal."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line may change in a suite; None keeps the suite's own value."""
+
+    signals: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+    steps: int | None = None
+    max_seconds: float | None = None
+    seeds: int | None = None
+    size: int | None = None
+    full_size: bool = False
+    quick: bool = False
+
+
+SUITES: dict[str, Suite] = {
+    suite.name: suite
+    for suite in (
+        Suite(
+            "quick",
+            "smoke test: two models on camera at 64x64, ~25k parameters, 3 s each",
+            signals=("camera",), models=("siren", "hashgrid", "ffn"), budgets={ANY_MODEL: (25_000,)},
+            size=64, max_seconds=3.0, seeds=1, fit={"batch_size": 0, "eval_every": 25}, max_models=2,
+            threads=1,
+        ),
+        Suite(
+            "table1",
+            "NSTR Table 1 analogue: the paper's parameter budgets, equal wall time, development photographs",
+            signals=PHOTOS, models=(*PAPER_MODELS, "nstr-paper"),
+            budgets={"ffn": (1_200_000,), "siren": (1_200_000,), "hashgrid": (500_000,), "nstr": (300_000,),
+                     ANY_MODEL: (300_000,)},
+            size=256, max_seconds=60.0, seeds=3, fit={"eval_every": 25},
+        ),
+        Suite(
+            "budget",
+            "PSNR against parameter count (25k-300k) at equal wall time, with 10% of pixels held out",
+            signals=("astronaut", "camera", "grass"), models=PAPER_MODELS,
+            budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000)},
+            size=256, max_seconds=30.0, seeds=3, fit={"eval_every": 25, "holdout": 0.1},
+        ),
+    )
+}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        raise NstrError(f"unknown suite '{name}': choose one of {', '.join(SUITES)}")
+    return SUITES[name]
+
+
+def quick_variant(suite: Suite) -> Suite:
+    """The suite shrunk to a wiring check: first signal at 64 px, 3 s per cell, one seed, its own results."""
+    if suite.name == "quick":
+        return suite
+    return replace(suite, name=f"{suite.name}-quick", signals=suite.signals[:1], size=64, max_seconds=3.0,
+                   steps=None, seeds=1)
+
+
+def _chosen_models(suite: Suite, models: tuple[str, ...] | None) -> list[str]:
+    from nstr.models import MODELS
+
+    if models is not None:
+        unknown = [m for m in models if m not in MODELS]
+        if unknown:
+            raise NstrError(f"unknown model '{unknown[0]}' in --models: choose from {', '.join(sorted(MODELS))}")
+        return _unique(models, "--models")
+    chosen = [m for m in suite.models if m in MODELS]
+    if not chosen:
+        raise NstrError(f"suite '{suite.name}' needs one of {', '.join(suite.models)}; none is registered")
+    return chosen[: suite.max_models] if suite.max_models else chosen
+
+
+def _unique(names: tuple[str, ...], flag: str) -> list[str]:
+    if not names:
+        raise NstrError(f"{flag} is empty; give a comma-separated list")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise NstrError(f"{flag} names '{repeated[0]}' twice; give each once")
+    return list(names)
+
+
+@lru_cache(maxsize=64)
+def signal_dims(name: str) -> tuple[int, int]:
+    """(in_dim, out_dim) of a signal, with a one-line error for a name that is neither built in nor a file."""
+    from nstr.signals import BUILTIN_IMAGES, load_signal
+
+    if name not in BUILTIN_IMAGES and not Path(name).is_file():
+        raise NstrError(f"unknown signal '{name}': give a built-in image ({', '.join(PHOTOS)}, ...) or a file")
+    signal = load_signal(name)
+    return signal.in_dim, signal.out_dim
+
+
+def _fit_settings(suite: Suite, o: Overrides) -> dict[str, Any]:
+    from nstr.fit import FitSettings
+
+    if o.steps is not None and o.max_seconds is not None:
+        raise NstrError("give either --steps or --max-seconds, not both (every cell gets the same budget)")
+    steps, seconds = suite.steps, suite.max_seconds
+    if o.steps is not None or o.max_seconds is not None:
+        steps, seconds = o.steps, o.max_seconds
+    fit = {**suite.fit, "steps": steps, "max_seconds": seconds}
+    FitSettings(**fit).validate()
+    return fit
+
+
+def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]:
+    """All cells of a suite, in order model x budget x signal x seed."""
+    o = overrides or Overrides()
+    suite = get_suite(suite) if isinstance(suite, str) else suite
+    if o.quick:
+        suite = quick_variant(suite)
+    seeds = suite.seeds if o.seeds is None else o.seeds
+    if seeds < 1:
+        raise NstrError(f"--seeds must be at least 1, got {seeds}")
+    if o.size is not None and o.size < 2:
+        raise NstrError(f"--size must be at least 2 pixels, got {o.size}")
+    size = None if o.full_size else (o.size or suite.size)
+    signals = _unique(o.signals, "--signals") if o.signals is not None else list(suite.signals)
+    models = _chosen_models(suite, o.models)
+    fit = _fit_settings(suite, o)
+    dims = {name: signal_dims(name) for name in signals}
+    cells = []
+    for model in models:
+        for target in suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ())):
+            for signal in signals:
+                options, params = size_model(model, *dims[signal], target)
+                cells += [Cell(suite.name, model, signal, seed, size, options, fit, target, params)
+                          for seed in range(seeds)]
+    return cells

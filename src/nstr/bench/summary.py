@@ -1,0 +1,148 @@
+"""Aggregate per-cell records into table rows: one row per model configuration, mean over signals and seeds.
+
+Cells are grouped by (model, parameter budget, image size, fit budget). PSNR and SSIM are averaged over
+seeds per signal, then over signals; the spread shown is the seed standard deviation, averaged over signals
+(only when a group has more than one seed).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from nstr.bench.runner import OK, read_record
+
+Record = dict[str, Any]
+GroupKey = tuple[str, str, Any, str]
+
+
+def load_suites(results_dir: Path) -> dict[str, list[Record]]:
+    """Cell records under ``<results_dir>/<suite>/*.json``, by suite name (sorted)."""
+    suites: dict[str, list[Record]] = {}
+    root = Path(results_dir)
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for folder in folders:
+        records = [r for r in map(read_record, sorted(folder.glob("*.json"))) if r and "cell_id" in r]
+        if records:
+            suites[folder.name] = records
+    return suites
+
+
+def fit_budget(fit: dict[str, Any]) -> str:
+    """'60 s', '500 steps' or '500 steps / 60 s'."""
+    parts = []
+    if fit.get("steps"):
+        parts.append(f"{fit['steps']} steps")
+    if fit.get("max_seconds"):
+        parts.append(f"{fit['max_seconds']:g} s")
+    return " / ".join(parts) or "?"
+
+
+def group_key(record: Record) -> GroupKey:
+    return record["model"], record.get("label", ""), record.get("size"), fit_budget(record.get("fit", {}))
+
+
+def groups(records: list[Record]) -> dict[GroupKey, list[Record]]:
+    """Records by configuration, in first-seen order."""
+    out: dict[GroupKey, list[Record]] = defaultdict(list)
+    for record in records:
+        out[group_key(record)].append(record)
+    return dict(out)
+
+
+def ok(records: list[Record]) -> list[Record]:
+    return [r for r in records if r.get("status") == OK]
+
+
+def by_signal(records: list[Record], key: str) -> dict[str, list[float]]:
+    """Values of ``key`` per signal over the successful records (seeds)."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for record in ok(records):
+        if isinstance(record.get(key), (int, float)):
+            out[record["signal"]].append(float(record[key]))
+    return dict(out)
+
+
+def mean_spread(records: list[Record], key: str) -> tuple[float, float | None]:
+    """(mean over signals of the seed mean, mean over signals of the seed std or None with one seed)."""
+    values = by_signal(records, key)
+    if not values:
+        return float("nan"), None
+    mean = statistics.fmean(statistics.fmean(v) for v in values.values())
+    spreads = [statistics.stdev(v) for v in values.values() if len(v) > 1]
+    return mean, (statistics.fmean(spreads) if spreads else None)
+
+
+def with_spread(mean: float, spread: float | None, digits: int = 2) -> str:
+    if mean != mean:  # NaN
+        return "n/a"
+    return f"{mean:.{digits}f}" + (f" ± {spread:.{digits}f}" if spread is not None else "")
+
+
+def seeds(records: list[Record]) -> int:
+    return len({r.get("seed") for r in ok(records)})
+
+
+def summary_row(key: GroupKey, records: list[Record]) -> dict[str, Any]:
+    """One table row for a configuration."""
+    good = ok(records)
+    model, label, size, budget = key
+    row: dict[str, Any] = {"model": model, "budget": label}
+    row["params"] = round(statistics.fmean(r["params"] for r in good)) if good else "n/a"
+    row["size"] = size or "full"
+    row["fit"] = budget
+    row["signals"] = len({r["signal"] for r in good})
+    row["seeds"] = seeds(records)
+    row["PSNR (dB)"] = with_spread(*mean_spread(records, "psnr"))
+    row["SSIM"] = with_spread(*mean_spread(records, "ssim"), digits=4)
+    if any("psnr_holdout" in r for r in good):
+        row["held-out PSNR (dB)"] = with_spread(*mean_spread(records, "psnr_holdout"))
+    for column, field, scale, digits in (("steps", "steps", 1, 0), ("train s", "train_seconds", 1, 1),
+                                         ("ms/step", "seconds_per_step", 1000, 1)):
+        mean, _ = mean_spread(records, field)
+        row[column] = "n/a" if mean != mean else f"{mean * scale:.{digits}f}"
+    row["failed"] = len(records) - len(good)
+    diverged = sum("diverged_at_step" in r for r in good)
+    if diverged:
+        row["diverged"] = diverged
+    return row
+
+
+def signal_row(key: GroupKey, records: list[Record], signals: list[str]) -> dict[str, Any]:
+    """PSNR per signal for one configuration (mean ± seed std)."""
+    values = by_signal(records, "psnr")
+    row: dict[str, Any] = {"model": key[0], "budget": key[1]}
+    for signal in signals:
+        v = values.get(signal, [])
+        row[signal] = with_spread(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else None) if v else "n/a"
+    return row
+
+
+def machines(records: list[Record]) -> list[str]:
+    """Distinct machine descriptions (CPU model, cores, torch threads, executor, commit) of a suite's records."""
+    seen: dict[str, None] = {}
+    for r in records:
+        env = r.get("environment", {})
+        commit = str(r.get("git_commit", "unknown"))[:10] + (" + local changes" if r.get("git_dirty") else "")
+        text = (f"{r.get('cpu_model', env.get('processor', '?'))}, {env.get('cpus', '?')} CPUs; "
+                f"{env.get('torch_threads', '?')} torch thread(s) per fit; {r.get('executor', '?')}; "
+                f"torch {env.get('torch', '?')}; commit {commit}")
+        seen.setdefault(text, None)
+    return list(seen)
+
+
+def busy(records: list[Record]) -> str | None:
+    """A warning when cells ran on a machine busier than its CPU count (their wall-time budgets bought less)."""
+    loaded = [r for r in records
+              if max(r.get("load_before") or 0, r.get("load_after") or 0) > r.get("environment", {}).get("cpus", 1e9)]
+    if not loaded:
+        return None
+    peak = max(max(r.get("load_before") or 0, r.get("load_after") or 0) for r in loaded)
+    return (f"Warning: {len(loaded)} of {len(records)} cells ran while the machine was busier than its CPU count "
+            f"(1-minute load up to {peak:.1f}); their time-budgeted numbers are pessimistic.")
+
+
+def failures(records: list[Record]) -> list[str]:
+    return [f"`{r['cell_id']}`: {r.get('error', 'no error message')}" for r in records if r.get("status") != OK]

@@ -1,0 +1,249 @@
+"""nstr bench: suite expansion and parameter budgets, executors (in-process, pool, Ray), resume, failures,
+the report with its plots and claims ledger, and the quick suite end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+
+from nstr.bench.cli import bench_command
+from nstr.bench.executors import LocalExecutor, RayExecutor, make_executor
+from nstr.bench.report import write_report
+from nstr.bench.runner import read_record, record_path, run_cell, run_suite
+from nstr.bench.sizing import count_params
+from nstr.bench.suites import SUITES, Overrides, Suite, expand
+from nstr.errors import NstrError
+from nstr.models import MODELS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TINY = Suite("tiny", "two small models, 20 steps on a 32 px image", signals=("camera",), models=("siren", "ffn"),
+             budgets={"*": (3000,)}, size=32, max_seconds=None, steps=20, seeds=1,
+             fit={"batch_size": 0, "eval_every": 10})
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny fits run fastest on one thread, and two threads crawl when other work shares the cores."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def tiny_cells():
+    return expand(TINY)
+
+
+def _within(params: int, target: int, tolerance: float = 0.10) -> bool:
+    return abs(params / target - 1) <= tolerance
+
+
+def test_table1_expands_registered_models_at_paper_budgets():
+    cells = expand("table1", Overrides(signals=("camera", "astronaut"), seeds=2))
+    models = [m for m in SUITES["table1"].models if m in MODELS]
+    assert {c.model for c in cells} == set(models)
+    assert len(cells) == len(models) * 2 * 2
+    assert len({c.cell_id for c in cells}) == len(cells)
+    assert all(c.fit == cells[0].fit for c in cells) and cells[0].fit["max_seconds"] == 60.0
+    for cell in cells:
+        assert _within(cell.expected_params, cell.target_params), cell
+    targets = {c.model: c.target_params for c in cells}
+    assert targets["ffn"] == targets["siren"] == 1_200_000 and targets["hashgrid"] == 500_000
+    seen = set()
+    for cell in cells:  # the recorded count is what build_model really gives, for gray and RGB signals
+        key = (cell.model, cell.signal)
+        if key not in seen and cell.model in ("siren", "hashgrid"):
+            seen.add(key)
+            out_dim = 1 if cell.signal == "camera" else 3
+            assert count_params(cell.model, 2, out_dim, cell.options) == cell.expected_params
+
+
+def test_budget_suite_hits_each_budget_and_holds_out_pixels():
+    cells = expand("budget", Overrides(signals=("camera",), seeds=1, models=("siren", "ffn", "hashgrid")))
+    assert sorted({c.target_params for c in cells}) == [25_000, 50_000, 100_000, 300_000]
+    assert len(cells) == 3 * 4
+    assert all(_within(c.expected_params, c.target_params) for c in cells)
+    assert all(c.fit["holdout"] == 0.1 for c in cells)
+
+
+def test_overrides_and_quick_variant():
+    cells = expand("table1", Overrides(signals=("camera",), models=("siren",), steps=50, seeds=1, full_size=True))
+    assert [c.cell_id for c in cells] == ["siren-1.2M-camera-full-s0"]
+    assert cells[0].fit["steps"] == 50 and cells[0].fit["max_seconds"] is None
+    quick = expand("table1", Overrides(quick=True, models=("siren",)))
+    assert quick[0].suite == "table1-quick" and quick[0].size == 64 and quick[0].fit["max_seconds"] == 3.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope"], "unknown suite 'nope'"),
+    (["quick", "--models", "siren,nonesuch"], "unknown model 'nonesuch'"),
+    (["quick", "--signals", "no-such-image"], "unknown signal 'no-such-image'"),
+    (["quick", "--steps", "5", "--max-seconds", "2"], "not both"),
+    (["quick", "--seeds", "0"], "--seeds"),
+    (["quick", "--executor", "slurm"], "unknown executor 'slurm'"),
+    (["quick", "--workers", "0"], "--workers"),
+    (["quick", "--address", "1.2.3.4:6379"], "--address is for --executor ray"),
+    ([], "give a SUITE"),
+])
+def test_bad_input_is_a_one_line_error(tmp_path, args, message):
+    result = CliRunner().invoke(bench_command, [*args, *(["--out", str(tmp_path)] if args else [])])
+    assert isinstance(result.exception, NstrError), result.output
+    assert message in str(result.exception) and "\n" not in str(result.exception)
+    assert not any(tmp_path.iterdir())
+
+
+def test_local_executor_in_process_and_pool_give_the_same_records(tmp_path, tiny_cells):
+    assert len(tiny_cells) == 2
+    serial = run_suite(tiny_cells, tmp_path / "serial", LocalExecutor(workers=1))
+    pooled = run_suite(tiny_cells, tmp_path / "pool", LocalExecutor(workers=2))
+    for a, b in zip(serial, pooled, strict=True):
+        assert a["status"] == b["status"] == "ok", (a.get("error"), b.get("error"))
+        assert a["cell_id"] == b["cell_id"] and a["steps"] == b["steps"] == 20
+        assert a["params"] == b["params"] and a["psnr"] == pytest.approx(b["psnr"], abs=0.05)
+        assert b["environment"]["torch_threads"] == 1 and b["executor"].startswith("local pool")
+        for key in ("psnr", "ssim", "params", "train_seconds", "seconds_per_step", "history", "environment",
+                    "git_commit", "cpu_model", "nstr_version", "spec", "options", "wall_seconds"):
+            assert key in a, key
+    for cell in tiny_cells:
+        assert json.loads(record_path(tmp_path / "pool", cell).read_text())["cell_id"] == cell.cell_id
+
+
+class _Recorder:
+    """An executor that runs cells in-process and remembers which it was given."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.given: list[str] = []
+
+    def run(self, cells):
+        self.given += [c.cell_id for c in cells]
+        for cell in cells:
+            yield run_cell(cell)
+
+
+def test_resume_skips_done_cells_and_reruns_changed_or_failed_ones(tmp_path, tiny_cells):
+    bad = replace(tiny_cells[0], options={"hidden": 0}, target_params=1234)  # an invalid option
+    cells = [*tiny_cells, bad]
+    first = _Recorder()
+    records = run_suite(cells, tmp_path, first)
+    assert first.given == [c.cell_id for c in cells]
+    assert [r["status"] for r in records] == ["ok", "ok", "failed"]
+    assert "hidden" in records[2]["error"] and "\n" not in records[2]["error"]
+    assert read_record(record_path(tmp_path, bad))["status"] == "failed"
+
+    again = _Recorder()
+    run_suite(cells, tmp_path, again)
+    assert again.given == [bad.cell_id]  # done cells skipped, the failed one retried
+
+    longer = [replace(c, fit={**c.fit, "steps": 25}) for c in tiny_cells]
+    third = _Recorder()
+    records = run_suite(longer, tmp_path, third)
+    assert third.given == [c.cell_id for c in longer] and all(r["steps"] == 25 for r in records)
+
+
+def _die_on_ffn(cell):
+    """A task whose worker process dies on the ffn cell (as if killed), for the pool's recovery path."""
+    if cell.model == "ffn":
+        os._exit(3)
+    return run_cell(cell)
+
+
+def test_a_dying_pool_worker_fails_its_cell_and_the_rest_completes(tmp_path, tiny_cells):
+    executor = LocalExecutor(workers=2, task=_die_on_ffn)
+    records = {r["cell_id"]: r for r in run_suite(tiny_cells, tmp_path, executor)}
+    siren, ffn = (records[c.cell_id] for c in tiny_cells)
+    assert siren["status"] == "ok"
+    assert ffn["status"] == "failed" and "worker process died" in ffn["error"]
+
+
+def test_ray_executor_runs_a_cell_like_the_local_one(tmp_path, tiny_cells):
+    executor = make_executor("ray", workers=1)
+    assert isinstance(executor, RayExecutor)
+    [record] = run_suite(tiny_cells[:1], tmp_path, executor)
+    assert record["status"] == "ok", record.get("error")
+    assert record["steps"] == 20 and record["executor"].startswith("local ray")
+    assert record_path(tmp_path, tiny_cells[0]).is_file()
+
+
+def test_missing_ray_is_a_one_line_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(NstrError, match=r"pip install nstr\[ray\]"):
+        make_executor("ray")
+
+
+def _fake_record(model, signal, seed, psnr, params, seconds=10.0, status="ok"):
+    history = [{"step": 0, "seconds": 0.0, "psnr": 10.0},
+               {"step": 50, "seconds": seconds / 2, "psnr": psnr - 2},
+               {"step": 100, "seconds": seconds, "psnr": psnr}]
+    record = {"suite": "table1", "cell_id": f"{model}-x-{signal}-256-s{seed}", "status": status, "model": model,
+              "label": "x", "target_params": params, "signal": signal, "size": 256, "seed": seed,
+              "fit": {"max_seconds": seconds}, "params": params, "psnr": psnr, "ssim": 0.9, "steps": 100,
+              "train_seconds": seconds, "seconds_per_step": seconds / 100, "history": history,
+              "environment": {"cpus": 2, "torch_threads": 1, "torch": "2.x"}, "cpu_model": "Test CPU",
+              "executor": "in-process", "git_commit": "abc"}
+    if status != "ok":
+        record = {k: record[k] for k in ("suite", "cell_id", "status", "model", "label", "signal", "size", "seed",
+                                         "fit")}
+        record["error"] = "NstrError: boom"
+    return record
+
+
+def test_report_has_tables_plots_and_a_claims_ledger(tmp_path):
+    results = tmp_path / "benchmarks" / "results"
+    (results / "table1").mkdir(parents=True)
+    psnrs = {"ffn": 30.0, "siren": 30.5, "hashgrid": 36.0, "nstr": 35.0}
+    sizes = {"ffn": 1_200_000, "siren": 1_200_000, "hashgrid": 500_000, "nstr": 300_000}
+    for model, psnr in psnrs.items():
+        for signal in ("camera", "grass"):
+            for seed in (0, 1):
+                record = _fake_record(model, signal, seed, psnr + 0.1 * seed, sizes[model])
+                (results / "table1" / f"{record['cell_id']}.json").write_text(json.dumps(record))
+    failed = _fake_record("siren", "chelsea", 0, 0, 0, status="failed")
+    (results / "table1" / f"{failed['cell_id']}.json").write_text(json.dumps(failed))
+    (results / "step.json").write_text(json.dumps({"benchmark": "step", "command": "python step.py",
+                                                   "rows": [{"variant": "a", "seconds": 0.5}]}))
+    out = write_report(results, tmp_path / "BENCHMARKS.md")
+    text = out.read_text()
+    plots = sorted((tmp_path / "benchmarks" / "plots").glob("*.png"))
+    assert [p.name for p in plots] == ["table1_psnr_params.png", "table1_psnr_time.png"]
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in plots)
+    assert "](benchmarks/plots/table1_psnr_time.png)" in text
+    assert "## Suite `table1`" in text and "30.05 ± 0.07" in text  # mean and seed std, per signal averaged
+    assert "Test CPU, 2 CPUs" in text and "Failed cells (1)" in text and "boom" in text
+    assert "## step" in text and "python step.py" in text
+    ledger = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| NSTR |")}
+    assert "35.05 dB ± 0.07 (4 fits)" in ledger["NSTR, 0.3M params: PSNR"]
+    assert "+4.50 dB (4 paired fits) | holds |" in ledger["NSTR 0.3M over SIREN 1.2M"]  # claimed +4.3
+    assert "+5.00 dB (4 paired fits) | partly" in ledger["NSTR 0.3M over Fourier MLP 1.2M"]  # claimed +5.6
+    assert "-1.00 dB (4 paired fits) | does not hold" in ledger["NSTR 0.3M over Instant-NGP 0.5M"]
+    assert "| 0.50 x (reached 4/4) | holds |" in ledger["Instant-NGP train time relative to Fourier MLP"] \
+        or "reached 4/4" in ledger["Instant-NGP train time relative to Fourier MLP"]
+    assert "not measured yet" in ledger["audio: SNR over SIREN"]
+
+
+def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
+    """`nstr bench --quick` then `nstr bench report`, with default paths, in a fresh folder."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(bench_command, ["--quick"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    folder = tmp_path / "benchmarks" / "results" / "quick"
+    files = sorted(folder.glob("*.json"))
+    assert len(files) == 2 and "PSNR (dB)" in result.output
+    records = [json.loads(f.read_text()) for f in files]
+    assert all(r["status"] == "ok" and r["psnr"] > 15 for r in records)
+    result = runner.invoke(bench_command, ["quick"])  # everything done: nothing runs
+    assert result.exit_code == 0 and "0 to run" in result.output
+    result = runner.invoke(bench_command, ["report"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "## Suite `quick`" in (tmp_path / "BENCHMARKS.md").read_text()
+    assert (tmp_path / "benchmarks" / "plots" / "quick_psnr_params.png").read_bytes().startswith(PNG_MAGIC)
