@@ -146,6 +146,20 @@ def render_command(run_dir: Path, output: Path, size: str | None, overwrite: boo
     click.echo(f"wrote {output} ({width}x{height})")
 
 
+@cli.command("viz")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def viz_command(run_dir: Path) -> None:
+    """Write pictures of a fitted model's internals into RUN_DIR (NSTR: spectral field, flow, residual)."""
+    from nstr.runs import load
+
+    run = load(run_dir)
+    fmt = run.config["signal"].get("format", {})
+    written = run.model.inspect(run.path, (fmt.get("height"), fmt.get("width")) if fmt else ())
+    if not written:
+        raise NstrError(f"model '{run.config['model']['name']}' has no internals to picture (try an nstr run)")
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
 @cli.command("info")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def info_command(run_dir: Path) -> None:
@@ -170,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit code 2, never a traceback for bad input."""
     import torch
 
-    if hasattr(os, "sched_getaffinity"):
+    if not os.environ.get("OMP_NUM_THREADS") and hasattr(os, "sched_getaffinity"):  # else the user's choice
         torch.set_num_threads(len(os.sched_getaffinity(0)))
     try:
         cli.main(args=argv, prog_name="nstr", standalone_mode=False)

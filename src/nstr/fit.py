@@ -124,7 +124,8 @@ def _progress(state: _State, settings: FitSettings) -> float:
 
 
 def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.Adam(model.parameters(), lr=lr, **model.adam_options)
+    groups = [{**group, "lr": lr * group.get("lr_scale", 1.0)} for group in model.param_groups()]
+    return torch.optim.Adam(groups, lr=lr, **model.adam_options)
 
 
 def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool = False):
@@ -213,8 +214,9 @@ class _Trainer:
         return self.signal.coords[idx], self.signal.values[idx]
 
     def step(self, state: _State) -> dict[str, float]:
+        lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.lr, _progress(state, self.settings), self.settings)
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         return self.train_step(*self.batch())
 
     def evaluate(self, state: _State, losses: dict[str, float]) -> dict[str, float]:
@@ -315,6 +317,7 @@ class _Trainer:
         save_weights(self.model, out / WEIGHTS)
         self.signal.write_outputs(pred, out)
         save_curve(out / "curve.png", metrics["history"], holdout=len(self.hold_idx) > 0)
+        self.model.inspect(out, getattr(self.signal, "shape", ()))
         write_json(out / METRICS, metrics)
         (out / CHECKPOINT).unlink(missing_ok=True)
 

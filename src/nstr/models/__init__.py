@@ -2,10 +2,13 @@
 
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.ffn import FourierMLP, FourierMLPConfig
+from nstr.models.hashgrid import HashGridConfig, HashGridField
+from nstr.models.nstr import NSTR, NSTRConfig, NSTRPaper, NSTRPaperConfig
 from nstr.models.registry import MODELS, build_model, model_class, register
 from nstr.models.siren import SIREN, SIRENConfig
 
 __all__ = [
     "Field", "ModelConfig", "option", "MODELS", "build_model", "model_class", "register",
-    "SIREN", "SIRENConfig", "FourierMLP", "FourierMLPConfig",
+    "SIREN", "SIRENConfig", "FourierMLP", "FourierMLPConfig", "HashGridField", "HashGridConfig",
+    "NSTR", "NSTRConfig", "NSTRPaper", "NSTRPaperConfig",
 ]

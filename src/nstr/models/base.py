@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -34,6 +35,8 @@ class Field(nn.Module):
     default_lr: ClassVar[float] = 1e-3
     #: Extra Adam options (betas, eps) of the reference implementation.
     adam_options: ClassVar[dict[str, Any]] = {}
+    #: Submodules used only by loss terms, not by forward (NSTR's transport network).
+    auxiliary_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, in_dim: int, out_dim: int, config: ModelConfig | None = None, **options: Any):
         super().__init__()
@@ -58,6 +61,14 @@ class Field(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def inspect(self, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
+        """Write pictures of the model's internals into ``out_dir`` (NSTR's spectral field); none by default."""
+        return []
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Optimiser parameter groups; an ``lr_scale`` entry multiplies the scheduled learning rate."""
+        return [{"params": list(self.parameters()), "lr_scale": 1.0}]
 
     def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named training-loss terms for a batch; the fit minimises their sum and logs each.

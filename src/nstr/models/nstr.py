@@ -1,0 +1,203 @@
+"""NSTR: Neural Spectral Transport Representation (our reading of the withdrawn paper; see DESIGN.md).
+
+    z(x)  = multilinear interpolation of learnable grid features (one coarse grid, or several levels)
+    S(x)  = H_psi([z(x), x])                         in R^K, the local spectrum
+    v_i   = S_i(x) sin(omega_i . x + b_i)            K modulated global sinusoids
+    f(x)  = g_phi(v)          (compose="vector", the workable reading)
+          = g_phi(sum_i v_i)  (compose="sum", the paper's literal formula)
+          = g_phi(S)          (compose="plain": the same grid + MLP with the sinusoids removed, an ablation)
+    loss  = task + lambda_pde mean_x ||dS/dx - F_theta(x, S)||^2 + lambda_smooth mean_x ||dS/dx||^2
+
+dS/dx is exact and cheap: the grid's Jacobian is analytic (``MultilinearGrid``) and is pushed through
+H_psi as d forward tangents (``TangentMLP``); no reverse pass per spectral channel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nstr.grids import MultilinearGrid, geometric_resolutions
+from nstr.models.base import Field, ModelConfig, option
+from nstr.models.registry import register
+from nstr.nets import TangentMLP, mlp
+
+COMPOSITIONS = ("vector", "sum", "plain")
+
+
+def parse_resolution(text: str | int, in_dim: int) -> tuple[int, ...]:
+    """'64' -> (64,)*d; '64x32' -> (64, 32) (one count per axis, x first)."""
+    parts = [int(p) for p in str(text).lower().split("x")]
+    if len(parts) == 1:
+        parts = parts * in_dim
+    if len(parts) != in_dim or min(parts) < 2:
+        raise ValueError(f"grid_res '{text}' needs one number or {in_dim} numbers >= 2 joined by x")
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class NSTRConfig(ModelConfig):
+    k: int = option(16, "number of global basis frequencies K")
+    basis_sigma: float = option(8.0, "std of the basis frequencies, cycles per unit of x on [-1, 1]")
+    basis_learnable: bool = option(True, "train the basis frequencies and phases")
+    grid_res: str = option("16", "coarsest grid: vertices per axis, one number or one per axis (64x32)")
+    grid_channels: int = option(2, "feature channels per grid level")
+    levels: int = option(16, "grid levels from grid_res up to max_res (1 = the paper's single coarse grid)")
+    max_res: int = option(512, "finest level's vertices per axis (levels > 1)")
+    log2_table: int = option(13, "levels with more vertices than 2^log2_table are hashed into that many")
+    spectral_width: int = option(64, "width of H_psi, the spectral-field MLP")
+    spectral_layers: int = option(1, "hidden layers of H_psi")
+    decoder_width: int = option(64, "width of the decoder g_phi")
+    decoder_layers: int = option(3, "hidden layers of the decoder g_phi")
+    decoder_features: bool = option(True, "also feed the grid features z(x) to the decoder")
+    flow_width: int = option(64, "width of the transport network F_theta")
+    flow_layers: int = option(2, "hidden layers of F_theta")
+    compose: str = option("vector", "vector: g(S_i sin(w_i.x+b_i)); sum: g(sum of them); plain: g(S), no sines")
+    lambda_pde: float = option(0.1, "weight of the transport residual ||dS/dx - F(x, S)||^2")
+    lambda_smooth: float = option(0.0, "weight of ||dS/dx||^2")
+    grid_lr_scale: float = option(10.0, "grid features learn at this multiple of the base learning rate")
+
+    def __post_init__(self) -> None:
+        positive = ("k", "grid_channels", "levels", "max_res", "spectral_width", "decoder_width", "flow_width")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if min(self.spectral_layers, self.decoder_layers, self.flow_layers) < 0:
+            raise ValueError("layer counts must be >= 0")
+        if self.compose not in COMPOSITIONS:
+            raise ValueError(f"compose must be one of {', '.join(COMPOSITIONS)}, got '{self.compose}'")
+        for name in ("basis_sigma", "lambda_pde", "lambda_smooth", "grid_lr_scale"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0")
+        if not 4 <= self.log2_table <= 26:
+            raise ValueError("log2_table must be in 4..26")
+
+
+@register("nstr")
+class NSTR(Field):
+    """Spectral field S(x) from multilinear grid features modulating K global sinusoids, with transport loss."""
+
+    Config = NSTRConfig
+    default_lr = 1e-3
+    auxiliary_modules = ("transport",)
+
+    def __init__(self, in_dim: int, out_dim: int, config: NSTRConfig | None = None, **options: Any):
+        super().__init__(in_dim, out_dim, config, **options)
+        cfg: NSTRConfig = self.config
+        base = parse_resolution(cfg.grid_res, in_dim)
+        if cfg.levels == 1:
+            resolutions = [base]
+        else:
+            per_axis = [geometric_resolutions(cfg.levels, r, max(cfg.max_res, r)) for r in base]
+            resolutions = [tuple(axis[level] for axis in per_axis) for level in range(cfg.levels)]
+        self.grid = MultilinearGrid(in_dim, resolutions, cfg.grid_channels, cfg.log2_table)
+        self.spectral = TangentMLP(self.grid.out_dim + in_dim, cfg.spectral_width, cfg.spectral_layers, cfg.k)
+        omega = torch.randn(cfg.k, in_dim) * (2 * math.pi * cfg.basis_sigma)
+        phase = (torch.rand(cfg.k) * 2 - 1) * math.pi
+        if cfg.basis_learnable:
+            self.omega, self.phase = nn.Parameter(omega), nn.Parameter(phase)
+        else:
+            self.register_buffer("omega", omega)
+            self.register_buffer("phase", phase)
+        decoder_in = {"vector": cfg.k, "sum": 1, "plain": cfg.k}[cfg.compose]
+        decoder_in += self.grid.out_dim if cfg.decoder_features else 0
+        self.decoder = mlp(decoder_in, cfg.decoder_width, cfg.decoder_layers, out_dim)
+        self.transport = mlp(in_dim + cfg.k, cfg.flow_width, cfg.flow_layers, cfg.k * in_dim, activation="tanh")
+
+    # -- the spectral field -------------------------------------------------------------------------
+    def spectrum(self, x: torch.Tensor) -> torch.Tensor:
+        """S(x) [N, K]."""
+        z = self.grid(x)
+        return self.spectral(torch.cat([z, x], dim=1))
+
+    def spectrum_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(S [N, K], dS/dx [N, K, d]), exact, by forward tangents through the grid and H_psi."""
+        return self._spectrum_jacobian(x)[:2]
+
+    def _spectrum_jacobian(self, x: torch.Tensor):
+        z, dz = self.grid.forward_with_jacobian(x)
+        eye = torch.eye(self.in_dim, dtype=x.dtype, device=x.device).expand(x.shape[0], -1, -1)
+        s, ds = self.spectral.forward_with_tangents(torch.cat([z, x], dim=1), torch.cat([dz, eye], dim=1))
+        return s, ds, z
+
+    def flow(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """F_theta(x, S) [N, K, d]: the transport law dS/dx should follow."""
+        return self.transport(torch.cat([x, s], dim=1)).view(-1, self.config.k, self.in_dim)
+
+    def local_frequency(self, x: torch.Tensor) -> torch.Tensor:
+        """Dominant local frequency [N, d] in cycles per unit of x (Proposition 1).
+
+        omega(x) = sum_i p_i(x) sigma_i omega_i / (2 pi), with energy weights p_i = S_i^2 / sum_j S_j^2 and
+        sigma_i = +-1 turning each basis vector to point into the half-space of the first axis (sin(-w.x+b)
+        is -sin(w.x-b), so a frequency and its negative are the same frequency). The paper writes
+        T(S) = sum_i S_i omega_i, which assumes S on the simplex; the energy weights put it there.
+        """
+        s = self.spectrum(x)
+        weights = s.pow(2) / s.pow(2).sum(dim=1, keepdim=True).clamp_min(1e-12)
+        omega = self.omega.detach()
+        lead = omega[:, 0]
+        sign = torch.where(lead < 0, -torch.ones_like(lead), torch.ones_like(lead))
+        return weights @ (omega * sign.unsqueeze(1)) / (2 * math.pi)
+
+    # -- decoding and training -------------------------------------------------------------------------
+    def _decode(self, x: torch.Tensor, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        compose = self.config.compose
+        if compose == "plain":
+            terms = s
+        else:
+            terms = s * torch.sin(x @ self.omega.t() + self.phase)
+            if compose == "sum":
+                terms = terms.sum(dim=1, keepdim=True)
+        if self.config.decoder_features:
+            terms = torch.cat([terms, z], dim=1)
+        return self.decoder(terms)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.grid(x)
+        s = self.spectral(torch.cat([z, x], dim=1))
+        return self._decode(x, s, z)
+
+    def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        if cfg.lambda_pde == 0 and cfg.lambda_smooth == 0:
+            return super().loss_terms(x, target)
+        s, ds, z = self._spectrum_jacobian(x)
+        terms = {"task": torch.mean((self._decode(x, s, z) - target) ** 2)}
+        if cfg.lambda_pde > 0:
+            residual = ds - self.flow(x, s)
+            terms["pde"] = cfg.lambda_pde * residual.pow(2).sum(dim=(1, 2)).mean()
+        if cfg.lambda_smooth > 0:
+            terms["smooth"] = cfg.lambda_smooth * ds.pow(2).sum(dim=(1, 2)).mean()
+        return terms
+
+    def inspect(self, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
+        """S channels, ||dS/dx||, the flow as arrows, the PDE residual and the local-frequency map (PNGs)."""
+        from nstr.viz import save_spectral_field
+
+        return save_spectral_field(self, out_dir, shape)
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        grid = [self.grid.features]
+        rest = [p for name, p in self.named_parameters() if not name.startswith("grid.")]
+        return [{"params": grid, "lr_scale": self.config.grid_lr_scale}, {"params": rest, "lr_scale": 1.0}]
+
+
+@dataclass(frozen=True)
+class NSTRPaperConfig(NSTRConfig):
+    grid_res: str = option("64", "the coarse grid: vertices per axis, one number or one per axis (64x32)")
+    grid_channels: int = option(64, "feature channels of the coarse grid")
+    levels: int = option(1, "grid levels (1 = the paper's single coarse grid)")
+    decoder_features: bool = option(False, "also feed the grid features z(x) to the decoder")
+
+
+@register("nstr-paper")
+class NSTRPaper(NSTR):
+    """NSTR as the paper describes it: one coarse grid, features only through S(x)."""
+
+    Config = NSTRPaperConfig
