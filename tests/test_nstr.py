@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import nstr
-from nstr.grids import MultilinearGrid, geometric_resolutions
+from nstr.encodings import HashGrid
 from nstr.models import NSTR, NSTRPaper, build_model
 from nstr.nets import TangentMLP
 from nstr.signals import Image
@@ -19,10 +19,10 @@ def _small(cls, in_dim, **options):
     defaults = dict(k=5, grid_channels=3, levels=3, max_res=40, log2_table=8, spectral_width=16, decoder_width=16,
                     flow_width=16)
     if cls is NSTRPaper:
-        defaults.update(levels=1, grid_res="9")
+        defaults.update(levels=1, grid_res=8)
     model = cls(in_dim, 2, **{**defaults, **options}).double()
     with torch.no_grad():
-        model.grid.features.normal_()  # non-trivial features so the Jacobian is not ~0
+        model.grid.table.normal_()  # non-trivial features so the Jacobian is not ~0
     return model
 
 
@@ -46,28 +46,19 @@ def test_spectrum_jacobian_equals_autograd(cls, in_dim):
     assert model.local_frequency(x).shape == (33, in_dim)
 
 
-def test_hashed_levels_follow_instant_ngp_hash():
-    grid = MultilinearGrid(2, [(100, 100)], channels=1, log2_table=6)
-    assert grid.hashed == [True]
-    vertices = torch.tensor([[[[3, 7]]]])  # [N, L, corners, d]
-    expected = (3 * 1 ^ 7 * 2654435761) % 64
-    assert grid._index(vertices).item() == expected
-
-
-def test_grid_interpolation_hand_computed():
-    grid = MultilinearGrid(2, [(3, 3)], channels=1)
+@pytest.mark.parametrize("in_dim", [1, 2, 3])
+def test_hash_grid_jacobian_equals_autograd(in_dim):
+    torch.manual_seed(0)
+    grid = HashGrid(in_dim, levels=4, features=3, log2_table=8, base_res=4, max_res=400).double()
     with torch.no_grad():
-        grid.features.copy_(torch.arange(9.0).view(9, 1))  # value = i + 3 j at vertex (i, j)
-    x = torch.tensor([[0.5, -0.5]])  # vertex units (1.5, 0.5): bilinear of a linear function is exact
-    z, jac = grid.forward_with_jacobian(x)
-    assert torch.allclose(z, torch.tensor([[1.5 + 3 * 0.5]]))
-    assert torch.allclose(jac, torch.tensor([[[1.0, 3.0]]]))  # d/dx = 1 * (R-1)/2, d/dy = 3 * (R-1)/2
-
-
-def test_geometric_resolutions():
-    assert geometric_resolutions(1, 16, 512) == [16]
-    res = geometric_resolutions(6, 16, 512)
-    assert res[0] == 16 and res[-1] == 512 and res == sorted(res)
+        grid.table.normal_()
+    assert any(grid.resolutions[level] ** in_dim > 256 for level in range(4))  # hashed levels included
+    x = (torch.rand(21, in_dim, dtype=torch.float64) * 2 - 1).requires_grad_(True)
+    features, jac = grid.forward_with_jacobian(x)
+    assert torch.allclose(features, grid(x))
+    reference = torch.stack([torch.autograd.grad(features[:, i].sum(), x, retain_graph=True)[0]
+                             for i in range(features.shape[1])], dim=1)
+    assert (jac - reference).abs().max() <= 1e-9 * reference.abs().max()
 
 
 def test_tangent_mlp_matches_autograd():
@@ -76,14 +67,15 @@ def test_tangent_mlp_matches_autograd():
     x = torch.rand(5, 2, dtype=torch.float64, requires_grad=True)
     lift = torch.randn(2, 4, dtype=torch.float64)
     h = torch.sin(x @ lift)
-    tangents = torch.cos(x @ lift).unsqueeze(2) * lift.t().unsqueeze(0)  # dh/dx [5, 4, 2]
+    tangents = torch.cos(x @ lift).unsqueeze(0) * lift.unsqueeze(1)  # dh/dx, direction-major [2, 5, 4]
     y, dy = net.forward_with_tangents(h, tangents)
+    assert torch.allclose(y, net(h))
     reference = torch.stack([torch.autograd.grad(y[:, i].sum(), x, retain_graph=True)[0] for i in range(3)], 1)
-    assert torch.allclose(dy, reference, atol=1e-12)
+    assert torch.allclose(dy.permute(1, 2, 0), reference, atol=1e-12)
 
 
 def test_loss_terms_named_and_weighted():
-    model = _small(NSTR, 2, lambda_pde=0.5, lambda_smooth=0.25)
+    model = _small(NSTR, 2, lambda_pde=0.5, lambda_smooth=0.25, reg_fraction=1.0)
     x = torch.rand(16, 2, dtype=torch.float64) * 2 - 1
     y = torch.rand(16, 2, dtype=torch.float64)
     terms = model.loss_terms(x, y)
@@ -95,6 +87,18 @@ def test_loss_terms_named_and_weighted():
     assert torch.allclose(terms["task"], torch.mean((model(x) - y) ** 2))
     off = _small(NSTR, 2, lambda_pde=0.0)
     assert set(off.loss_terms(x, y)) == {"task"}
+
+
+def test_regulariser_subsample_is_unbiased():
+    model = _small(NSTR, 2, lambda_pde=1.0, lambda_smooth=1.0, reg_fraction=0.25)
+    full = _small(NSTR, 2, lambda_pde=1.0, lambda_smooth=1.0, reg_fraction=1.0)
+    full.load_state_dict(model.state_dict())
+    x = torch.rand(400, 2, dtype=torch.float64) * 2 - 1
+    y = torch.zeros(400, 2, dtype=torch.float64)
+    exact = full.loss_terms(x, y)["pde"]
+    estimates = torch.stack([model.loss_terms(x, y)["pde"] for _ in range(200)])
+    assert abs(estimates.mean() - exact) < 4 * estimates.std() / 200**0.5
+    assert estimates.std() > 0
 
 
 @pytest.mark.parametrize("compose", ["vector", "sum", "plain"])
@@ -118,7 +122,7 @@ def test_bad_options_are_rejected():
     with pytest.raises(nstr.NstrError, match="compose"):
         build_model("nstr", 2, 1, compose="product")
     with pytest.raises(nstr.NstrError, match="grid_res"):
-        build_model("nstr", 2, 1, grid_res="8x8x8")
+        build_model("nstr", 2, 1, grid_res=0)
 
 
 def test_pde_residual_falls_during_training(camera64):

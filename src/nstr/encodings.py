@@ -352,6 +352,40 @@ class HashGrid(nn.Module):
                 _combine(terms, torch.bitwise_xor, out=entries[k:])
         return entries, weights
 
+    def forward_with_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features [N, L*F] and their exact Jacobian in x [N, L*F, d], from one gather."""
+        features, tangents = self.forward_with_tangents(x)
+        return features, tangents.permute(1, 2, 0)
+
+    def forward_with_tangents(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features [N, L*F] and their derivatives along each axis, direction-major [d, N, L*F].
+
+        The weights are products of per-axis factors (1 - t, t); the derivative along axis i replaces
+        that axis's pair by (-s, s), s = N_l / 2 (cells per unit of x), so each Jacobian column is the same
+        corner values mixed with other weights: no reverse pass per feature (NSTR's dS/dx needs this).
+        Points on the domain boundary get the one-sided derivative of the cell they fall in.
+        """
+        if self.backend == "tcnn":
+            raise ValueError("forward_with_tangents needs backend='torch'")
+        entries, weights = self.corners(x.to(self.table.dtype))
+        u = ((x.to(self.table.dtype) + 1) * 0.5).clamp(0.0, 1.0)
+        res = self._res.to(u.dtype)
+        pos = u.t()[None] * res  # [L, d, N]
+        with torch.no_grad():
+            cell = torch.minimum(pos.floor(), res - 1)
+        frac = pos - cell
+        pairs = torch.stack([1 - frac, frac], dim=2)  # [L, d, 2, N]
+        slope = (0.5 * res).expand(-1, 1, x.shape[0])  # [L, 1, N]
+        slopes = torch.stack([-slope, slope], dim=2)  # [L, 1, 2, N]
+        levels, corners, n = entries.shape
+        values = gather_rows(self.table, entries.reshape(-1)).view(levels, corners, n, self.features)
+        mixed = [interpolate(values, weights)]
+        for axis in range(self.in_dim):
+            per_axis = torch.cat([pairs[:, :axis], slopes, pairs[:, axis + 1 :]], dim=1)
+            mixed.append(interpolate(values, _combine(per_axis, torch.mul)))  # [L, N, F]
+        stacked = torch.stack(mixed).transpose(1, 2).reshape(1 + self.in_dim, n, self.out_dim)
+        return stacked[0], stacked[1:]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"HashGrid expects coordinates [N, {self.in_dim}], got {list(x.shape)}")

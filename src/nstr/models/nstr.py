@@ -8,8 +8,10 @@
           = g_phi(S)          (compose="plain": the same grid + MLP with the sinusoids removed, an ablation)
     loss  = task + lambda_pde mean_x ||dS/dx - F_theta(x, S)||^2 + lambda_smooth mean_x ||dS/dx||^2
 
-dS/dx is exact and cheap: the grid's Jacobian is analytic (``MultilinearGrid``) and is pushed through
-H_psi as d forward tangents (``TangentMLP``); no reverse pass per spectral channel.
+The grid is the Instant-NGP encoding (``nstr.encodings.HashGrid``: dense levels, hashed where a level
+outgrows the table); with ``levels=1`` it is the paper's single coarse grid. dS/dx is exact and cheap: the
+grid's Jacobian is analytic (``HashGrid.forward_with_jacobian``) and is pushed through H_psi as d forward
+tangents (``TangentMLP``); no reverse pass per spectral channel.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nstr.grids import MultilinearGrid, geometric_resolutions
+from nstr.encodings import HashGrid
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
 from nstr.nets import TangentMLP, mlp
@@ -30,25 +32,15 @@ from nstr.nets import TangentMLP, mlp
 COMPOSITIONS = ("vector", "sum", "plain")
 
 
-def parse_resolution(text: str | int, in_dim: int) -> tuple[int, ...]:
-    """'64' -> (64,)*d; '64x32' -> (64, 32) (one count per axis, x first)."""
-    parts = [int(p) for p in str(text).lower().split("x")]
-    if len(parts) == 1:
-        parts = parts * in_dim
-    if len(parts) != in_dim or min(parts) < 2:
-        raise ValueError(f"grid_res '{text}' needs one number or {in_dim} numbers >= 2 joined by x")
-    return tuple(parts)
-
-
 @dataclass(frozen=True)
 class NSTRConfig(ModelConfig):
     k: int = option(16, "number of global basis frequencies K")
     basis_sigma: float = option(8.0, "std of the basis frequencies, cycles per unit of x on [-1, 1]")
     basis_learnable: bool = option(True, "train the basis frequencies and phases")
-    grid_res: str = option("16", "coarsest grid: vertices per axis, one number or one per axis (64x32)")
+    grid_res: int = option(16, "cells per axis of the coarsest grid level")
     grid_channels: int = option(2, "feature channels per grid level")
     levels: int = option(16, "grid levels from grid_res up to max_res (1 = the paper's single coarse grid)")
-    max_res: int = option(512, "finest level's vertices per axis (levels > 1)")
+    max_res: int = option(512, "cells per axis of the finest level (levels > 1)")
     log2_table: int = option(13, "levels with more vertices than 2^log2_table are hashed into that many")
     spectral_width: int = option(64, "width of H_psi, the spectral-field MLP")
     spectral_layers: int = option(1, "hidden layers of H_psi")
@@ -60,10 +52,13 @@ class NSTRConfig(ModelConfig):
     compose: str = option("vector", "vector: g(S_i sin(w_i.x+b_i)); sum: g(sum of them); plain: g(S), no sines")
     lambda_pde: float = option(0.1, "weight of the transport residual ||dS/dx - F(x, S)||^2")
     lambda_smooth: float = option(0.0, "weight of ||dS/dx||^2")
+    reg_fraction: float = option(0.25, "fraction of each batch on which the transport and smoothness terms "
+                                       "are estimated (unbiased; cuts their cost)")
     grid_lr_scale: float = option(10.0, "grid features learn at this multiple of the base learning rate")
 
     def __post_init__(self) -> None:
-        positive = ("k", "grid_channels", "levels", "max_res", "spectral_width", "decoder_width", "flow_width")
+        positive = ("k", "grid_res", "grid_channels", "levels", "max_res", "spectral_width", "decoder_width",
+                    "flow_width")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -71,6 +66,8 @@ class NSTRConfig(ModelConfig):
             raise ValueError("layer counts must be >= 0")
         if self.compose not in COMPOSITIONS:
             raise ValueError(f"compose must be one of {', '.join(COMPOSITIONS)}, got '{self.compose}'")
+        if not 0 < self.reg_fraction <= 1:
+            raise ValueError("reg_fraction must be in (0, 1]")
         for name in ("basis_sigma", "lambda_pde", "lambda_smooth", "grid_lr_scale"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -90,13 +87,8 @@ class NSTR(Field):
     def __init__(self, in_dim: int, out_dim: int, config: NSTRConfig | None = None, **options: Any):
         super().__init__(in_dim, out_dim, config, **options)
         cfg: NSTRConfig = self.config
-        base = parse_resolution(cfg.grid_res, in_dim)
-        if cfg.levels == 1:
-            resolutions = [base]
-        else:
-            per_axis = [geometric_resolutions(cfg.levels, r, max(cfg.max_res, r)) for r in base]
-            resolutions = [tuple(axis[level] for axis in per_axis) for level in range(cfg.levels)]
-        self.grid = MultilinearGrid(in_dim, resolutions, cfg.grid_channels, cfg.log2_table)
+        self.grid = HashGrid(in_dim, levels=cfg.levels, features=cfg.grid_channels, log2_table=cfg.log2_table,
+                             base_res=cfg.grid_res, max_res=max(cfg.max_res, cfg.grid_res))
         self.spectral = TangentMLP(self.grid.out_dim + in_dim, cfg.spectral_width, cfg.spectral_layers, cfg.k)
         omega = torch.randn(cfg.k, in_dim) * (2 * math.pi * cfg.basis_sigma)
         phase = (torch.rand(cfg.k) * 2 - 1) * math.pi
@@ -108,7 +100,7 @@ class NSTR(Field):
         decoder_in = {"vector": cfg.k, "sum": 1, "plain": cfg.k}[cfg.compose]
         decoder_in += self.grid.out_dim if cfg.decoder_features else 0
         self.decoder = mlp(decoder_in, cfg.decoder_width, cfg.decoder_layers, out_dim)
-        self.transport = mlp(in_dim + cfg.k, cfg.flow_width, cfg.flow_layers, cfg.k * in_dim, activation="tanh")
+        self.transport = mlp(in_dim + cfg.k, cfg.flow_width, cfg.flow_layers, cfg.k * in_dim, activation="silu")
 
     # -- the spectral field -------------------------------------------------------------------------
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
@@ -118,12 +110,14 @@ class NSTR(Field):
 
     def spectrum_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(S [N, K], dS/dx [N, K, d]), exact, by forward tangents through the grid and H_psi."""
-        return self._spectrum_jacobian(x)[:2]
+        s, tangents, _ = self._spectrum_tangents(x)
+        return s, tangents.permute(1, 2, 0)
 
-    def _spectrum_jacobian(self, x: torch.Tensor):
-        z, dz = self.grid.forward_with_jacobian(x)
-        eye = torch.eye(self.in_dim, dtype=x.dtype, device=x.device).expand(x.shape[0], -1, -1)
-        s, ds = self.spectral.forward_with_tangents(torch.cat([z, x], dim=1), torch.cat([dz, eye], dim=1))
+    def _spectrum_tangents(self, x: torch.Tensor):
+        """S [N, K], its tangents direction-major [d, N, K], and the grid features z [N, C]."""
+        z, dz = self.grid.forward_with_tangents(x)
+        eye = torch.eye(self.in_dim, dtype=x.dtype, device=x.device)[:, None, :].expand(-1, x.shape[0], -1)
+        s, ds = self.spectral.forward_with_tangents(torch.cat([z, x], dim=1), torch.cat([dz, eye], dim=2))
         return s, ds, z
 
     def flow(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -167,8 +161,12 @@ class NSTR(Field):
         cfg = self.config
         if cfg.lambda_pde == 0 and cfg.lambda_smooth == 0:
             return super().loss_terms(x, target)
-        s, ds, z = self._spectrum_jacobian(x)
-        terms = {"task": torch.mean((self._decode(x, s, z) - target) ** 2)}
+        terms = super().loss_terms(x, target)
+        if cfg.reg_fraction < 1:  # a random subset: an unbiased estimate of both expectations over x
+            picked = torch.randint(x.shape[0], (max(1, round(cfg.reg_fraction * x.shape[0])),), device=x.device)
+            x = x[picked]
+        s, tangents, _ = self._spectrum_tangents(x)
+        ds = tangents.permute(1, 2, 0)  # [N, K, d], a view
         if cfg.lambda_pde > 0:
             residual = ds - self.flow(x, s)
             terms["pde"] = cfg.lambda_pde * residual.pow(2).sum(dim=(1, 2)).mean()
@@ -183,14 +181,14 @@ class NSTR(Field):
         return save_spectral_field(self, out_dir, shape)
 
     def param_groups(self) -> list[dict[str, Any]]:
-        grid = [self.grid.features]
+        grid = [self.grid.table]
         rest = [p for name, p in self.named_parameters() if not name.startswith("grid.")]
         return [{"params": grid, "lr_scale": self.config.grid_lr_scale}, {"params": rest, "lr_scale": 1.0}]
 
 
 @dataclass(frozen=True)
 class NSTRPaperConfig(NSTRConfig):
-    grid_res: str = option("64", "the coarse grid: vertices per axis, one number or one per axis (64x32)")
+    grid_res: int = option(63, "cells per axis of the coarse grid (64 vertices)")
     grid_channels: int = option(64, "feature channels of the coarse grid")
     levels: int = option(1, "grid levels (1 = the paper's single coarse grid)")
     decoder_features: bool = option(False, "also feed the grid features z(x) to the decoder")
