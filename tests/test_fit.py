@@ -67,6 +67,14 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, camera64):
     assert not (out / "checkpoint.pt").exists()
 
 
+def test_compiled_step_matches_eager(camera64):
+    image = Image(camera64)
+    eager = nstr.fit(image, _siren(image), steps=5, batch_size=0, quiet=True)
+    compiled = nstr.fit(image, _siren(image), steps=5, batch_size=0, quiet=True, compile=True)
+    for a, b in zip(eager.history, compiled.history, strict=True):
+        assert a.get("loss", 0.0) == pytest.approx(b.get("loss", 0.0), rel=1e-4)
+
+
 def test_holdout_split_and_metrics(camera64):
     train, hold = split_holdout(1000, 0.1, seed=0)
     assert len(hold) == 100 and len(train) == 900

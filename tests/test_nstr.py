@@ -17,7 +17,7 @@ from nstr.signals import Image
 def _small(cls, in_dim, **options):
     torch.manual_seed(0)
     defaults = dict(k=5, grid_channels=3, levels=3, max_res=40, log2_table=8, spectral_width=16, decoder_width=16,
-                    flow_width=16)
+                    flow_width=16, lambda_pde=0.1)
     if cls is NSTRPaper:
         defaults.update(levels=1, grid_res=8)
     model = cls(in_dim, 2, **{**defaults, **options}).double()
@@ -87,6 +87,9 @@ def test_loss_terms_named_and_weighted():
     assert torch.allclose(terms["task"], torch.mean((model(x) - y) ** 2))
     off = _small(NSTR, 2, lambda_pde=0.0)
     assert set(off.loss_terms(x, y)) == {"task"}
+    assert off.transport is None
+    with pytest.raises(ValueError, match="lambda_pde"):
+        off.flow(x, off.spectrum(x))
 
 
 def test_regulariser_subsample_is_unbiased():

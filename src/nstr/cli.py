@@ -20,7 +20,7 @@ from nstr.cli_options import chosen_model_options, model_option_params
 from nstr.errors import NstrError
 from nstr.fresh_cli import fresh_command
 
-DEFAULT_MODEL = "siren"
+DEFAULT_MODEL = "nstr"
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 
 
@@ -41,6 +41,8 @@ def cli() -> None:
 @click.option("--eval-every", type=int, default=100, show_default=True, help="evaluate every N steps")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True)
 @click.option("--checkpoint-every", type=int, default=0, show_default=True, help="checkpoint every N steps")
+@click.option("--compile", "compile_step", is_flag=True,
+              help="torch.compile the loss and backward (SIREN/FFN: ~15% faster steps after a few seconds)")
 @click.option("--resize", default=None, help="resample the image to WxH before fitting")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
@@ -49,7 +51,8 @@ def cli() -> None:
               help="choose one model option by FreSh first, e.g. omega0=10:200:10 (recorded in config.json)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
-                checkpoint_every, resize, out, overwrite, resume, fresh, quiet, **model_options) -> None:
+                checkpoint_every, compile_step, resize, out, overwrite, resume, fresh, quiet,
+                **model_options) -> None:
     """Fit a model to SIGNAL (an image file or a built-in name such as astronaut) and write a run directory."""
     import torch
 
@@ -72,7 +75,7 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
         max_seconds = 60.0
     settings = FitSettings(steps=steps, max_seconds=max_seconds, lr=lr, batch_size=batch_size, seed=seed,
                            holdout=holdout, eval_every=eval_every, schedule=schedule,
-                           checkpoint_every=checkpoint_every)
+                           checkpoint_every=checkpoint_every, compile=compile_step)
     settings.validate()
     given = chosen_model_options(model_name, model_options)
     if fresh is not None:

@@ -530,9 +530,9 @@ def plot_selection(selection: Selection, path: Path, title: str | None = None) -
 
     Spectra are shown as the distance sees them: the first ``n`` entries, each normalised to sum to one.
     """
-    from nstr.viz import _figure, _save_figure
+    from nstr.viz import pyplot, save_figure
 
-    plt = _figure()
+    plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
     index = np.arange(1, selection.n + 1)[: len(selection.target)]
 
@@ -559,7 +559,7 @@ def plot_selection(selection: Selection, path: Path, title: str | None = None) -
     ax2.set_ylabel(f"Wasserstein distance (mean ± std, {selection.inits} inits)")
     ax2.grid(alpha=0.3)
     fig.suptitle(title or f"FreSh: {selection.model} {selection.param} (n = {selection.n})")
-    return _save_figure(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 __all__ = [

@@ -82,6 +82,17 @@ def prepare_run_dir(out: Path, overwrite: bool) -> Path:
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment() -> dict[str, Any]:
     """Machine and library versions, stored with every run and benchmark result."""
     import scipy
@@ -94,7 +105,7 @@ def environment() -> dict[str, Any]:
         "scipy": scipy.__version__,
         "scikit-image": skimage.__version__,
         "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": cpu_model(),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }

@@ -10,7 +10,8 @@ import numpy as np
 from nstr.runs import write_atomic
 
 
-def _figure():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -19,11 +20,13 @@ def _figure():
     return plt
 
 
-def _save_figure(fig, path: Path) -> Path:
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Write a figure as PNG atomically (creating the folder) and close it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _figure().close(fig)
-    write_atomic(path, buffer.getvalue())
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    pyplot().close(fig)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(Path(path), buffer.getvalue())
     return path
 
 
@@ -37,19 +40,19 @@ def save_png(path: Path, array: np.ndarray) -> Path:
 
 def save_error_map(path: Path, error: np.ndarray) -> Path:
     """Absolute error per pixel (values on a 0..1 scale) with a colour bar."""
-    plt = _figure()
+    plt = pyplot()
     h, w = error.shape
     fig, ax = plt.subplots(figsize=(6 * w / max(h, w) + 1.2, 6 * h / max(h, w)))
     shown = ax.imshow(error, cmap="inferno", vmin=0, vmax=max(float(error.max()), 1e-6))
     ax.set_axis_off()
     ax.set_title(f"|error| (mean {error.mean():.4f} on a 0..1 scale)")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def save_curve(path: Path, history: list[dict[str, float]], holdout: bool = False) -> Path:
     """PSNR against step and against training time."""
-    plt = _figure()
+    plt = pyplot()
     steps = [r["step"] for r in history]
     seconds = [r["seconds"] for r in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -61,7 +64,7 @@ def save_curve(path: Path, history: list[dict[str, float]], holdout: bool = Fals
         ax.set_ylabel("PSNR (dB)")
         ax.grid(alpha=0.3)
     axes[1].legend(loc="lower right")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def inspection_grid(in_dim: int, shape: tuple[int, ...], longest: int = 256) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -98,33 +101,36 @@ def save_spectral_field(model, out_dir: Path, shape: tuple[int, ...]) -> list[Pa
         return [_save_line_plots(out_dir / "spectral.png", x[:, 0].numpy(), q)]
     h, w = grid
     maps = {k: v.reshape(h, w, *v.shape[1:]) for k, v in q.items()}
-    return [
+    written = [
         _save_channels(out_dir / "spectrum.png", maps["s"]),
         _save_map(out_dir / "spectral_gradient.png", np.linalg.norm(maps["ds"], axis=(2, 3)), "||dS/dx||", "magma"),
-        _save_map(out_dir / "pde_residual.png", np.linalg.norm(maps["residual"], axis=(2, 3)),
-                  "||dS/dx - F(x, S)||", "viridis"),
         _save_map(out_dir / "local_frequency.png", np.linalg.norm(maps["omega"], axis=2),
                   "|local frequency| (cycles per unit)", "plasma"),
-        _save_flow(out_dir / "flow.png", maps["recon"], maps["energy_flow"]),
     ]
+    if "residual" in maps:  # only a model trained with the transport term has a flow worth drawing
+        written += [
+            _save_map(out_dir / "pde_residual.png", np.linalg.norm(maps["residual"], axis=(2, 3)),
+                      "||dS/dx - F(x, S)||", "viridis"),
+            _save_flow(out_dir / "flow.png", maps["recon"], maps["energy_flow"]),
+        ]
+    return written
 
 
 def _field_quantities(model, x):
     import torch
 
     s, ds = model.spectrum_jacobian(x)
-    flow = model.flow(x, s)
-    norm = s.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return {
-        "s": s, "ds": ds, "residual": ds - flow, "omega": model.local_frequency(x),
+    quantities = {"s": s, "ds": ds, "omega": model.local_frequency(x), "recon": model(x)}
+    if model.transport is not None:
+        flow = model.flow(x, s)
+        quantities["residual"] = ds - flow
         # Direction in which the transport law moves spectral energy: d(|S|^2 / 2)/dx = sum_i S_i F_i.
-        "energy_flow": torch.einsum("nk,nkd->nd", s, flow) / norm,
-        "recon": model(x),
-    }
+        quantities["energy_flow"] = torch.einsum("nk,nkd->nd", s, flow) / s.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return quantities
 
 
 def _save_channels(path: Path, s: np.ndarray) -> Path:
-    plt = _figure()
+    plt = pyplot()
     k = s.shape[2]
     cols = int(np.ceil(np.sqrt(k)))
     rows = int(np.ceil(k / cols))
@@ -135,22 +141,22 @@ def _save_channels(path: Path, s: np.ndarray) -> Path:
             ax.imshow(s[..., i], cmap="RdBu_r", vmin=-np.abs(s[..., i]).max(), vmax=np.abs(s[..., i]).max())
             ax.set_title(f"S_{i + 1}", fontsize=8)
     fig.suptitle("spectral field S(x), one panel per basis frequency")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def _save_map(path: Path, values: np.ndarray, title: str, cmap: str) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 6 * values.shape[0] / values.shape[1]))
     shown = ax.imshow(values, cmap=cmap)
     ax.set_axis_off()
     ax.set_title(title)
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def _save_flow(path: Path, recon: np.ndarray, flow: np.ndarray, arrows: int = 24) -> Path:
     """Arrows of the energy flow over the model's own reconstruction (gray)."""
-    plt = _figure()
+    plt = pyplot()
     h, w = flow.shape[:2]
     gray = ((recon.mean(axis=2) + 1) / 2).clip(0, 1)
     step = max(1, max(h, w) // arrows)
@@ -161,20 +167,21 @@ def _save_flow(path: Path, recon: np.ndarray, flow: np.ndarray, arrows: int = 24
     ax.quiver(xs, ys, u, v, np.hypot(u, v), cmap="autumn", angles="xy", pivot="mid")
     ax.set_axis_off()
     ax.set_title("spectral energy flow  sum_i S_i F_i(x, S) / |S|")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def _save_line_plots(path: Path, t: np.ndarray, q: dict[str, np.ndarray]) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, axes = plt.subplots(4, 1, figsize=(10, 9), sharex=True)
     axes[0].plot(t, q["recon"], lw=0.6)
     axes[0].set_ylabel("f(x)")
     axes[1].plot(t, q["s"], lw=0.6)
     axes[1].set_ylabel("S_i(x)")
     axes[2].plot(t, np.linalg.norm(q["ds"], axis=(1, 2)), lw=0.6, label="||dS/dx||")
-    axes[2].plot(t, np.linalg.norm(q["residual"], axis=(1, 2)), lw=0.6, label="||dS/dx - F||")
+    if "residual" in q:
+        axes[2].plot(t, np.linalg.norm(q["residual"], axis=(1, 2)), lw=0.6, label="||dS/dx - F||")
     axes[2].legend(loc="upper right")
     axes[3].plot(t, np.abs(q["omega"][:, 0]), lw=0.8)
     axes[3].set_ylabel("local frequency")
     axes[3].set_xlabel("x")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)

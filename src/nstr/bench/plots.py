@@ -8,34 +8,14 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from nstr.bench.summary import Record, groups, mean_spread, ok
+from nstr.viz import pyplot, save_figure
 
 MAX_PANELS = 6
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    from nstr.runs import write_atomic
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    _pyplot().close(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, buffer.getvalue())
-    return path
 
 
 def mean_curve(records: list[Record], points: int = 60) -> tuple[np.ndarray, np.ndarray] | None:
@@ -52,7 +32,7 @@ def mean_curve(records: list[Record], points: int = 60) -> tuple[np.ndarray, np.
 
 
 def psnr_time_plot(suite: str, records: list[Record], path: Path) -> Path | None:
-    plt = _pyplot()
+    plt = pyplot()
     good = ok(records)
     signals = list(dict.fromkeys(r["signal"] for r in good))[:MAX_PANELS]
     if not signals:
@@ -69,7 +49,7 @@ def psnr_time_plot(suite: str, records: list[Record], path: Path) -> Path | None
     axes[0][0].set_ylabel("PSNR (dB)")
     axes[0][-1].legend(loc="lower right", fontsize="small")
     fig.suptitle(f"{suite}: PSNR against training time (mean over seeds)", y=1.03)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def _params_axis(ax, params: list[int]) -> None:
@@ -86,7 +66,7 @@ def _params_axis(ax, params: list[int]) -> None:
 
 
 def psnr_params_plot(suite: str, records: list[Record], path: Path) -> Path | None:
-    plt = _pyplot()
+    plt = pyplot()
     good = ok(records)
     if not good:
         return None
@@ -108,7 +88,7 @@ def psnr_params_plot(suite: str, records: list[Record], path: Path) -> Path | No
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
     ax.set_title(f"{suite}: PSNR against parameter count")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def suite_plots(suite: str, records: list[Record], plots_dir: Path) -> list[Path]:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from nstr.bench.suites import Cell
 from nstr.errors import NstrError
+from nstr.runs import cpu_model
 
 OK, FAILED = "ok", "failed"
 #: History entries keep these keys (PSNR against wall time is plotted from them).
@@ -131,17 +132,6 @@ def _static() -> dict[str, Any]:
     commit, dirty = git_state()
     return {"host": platform.node(), "cpu_model": cpu_model(), "nstr_version": nstr_version,
             "git_commit": commit, "git_dirty": dirty}
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name (Linux /proc/cpuinfo), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _git(*args: str) -> str | None:

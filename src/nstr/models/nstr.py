@@ -50,11 +50,12 @@ class NSTRConfig(ModelConfig):
     flow_width: int = option(64, "width of the transport network F_theta")
     flow_layers: int = option(2, "hidden layers of F_theta")
     compose: str = option("vector", "vector: g(S_i sin(w_i.x+b_i)); sum: g(sum of them); plain: g(S), no sines")
-    lambda_pde: float = option(0.1, "weight of the transport residual ||dS/dx - F(x, S)||^2")
+    lambda_pde: float = option(0.0, "weight of the transport residual ||dS/dx - F(x, S)||^2 (paper: 0.1; "
+                                    "0 measured best, see BENCHMARKS.md)")
     lambda_smooth: float = option(0.0, "weight of ||dS/dx||^2")
     reg_fraction: float = option(0.25, "fraction of each batch on which the transport and smoothness terms "
                                        "are estimated (unbiased; cuts their cost)")
-    grid_lr_scale: float = option(10.0, "grid features learn at this multiple of the base learning rate")
+    grid_lr_scale: float = option(1.0, "grid features learn at this multiple of the base learning rate")
 
     def __post_init__(self) -> None:
         positive = ("k", "grid_res", "grid_channels", "levels", "max_res", "spectral_width", "decoder_width",
@@ -81,7 +82,8 @@ class NSTR(Field):
     """Spectral field S(x) from multilinear grid features modulating K global sinusoids, with transport loss."""
 
     Config = NSTRConfig
-    default_lr = 1e-3
+    default_lr = 1e-2
+    adam_options = {"betas": (0.9, 0.99), "eps": 1e-15}
     auxiliary_modules = ("transport",)
 
     def __init__(self, in_dim: int, out_dim: int, config: NSTRConfig | None = None, **options: Any):
@@ -100,7 +102,9 @@ class NSTR(Field):
         decoder_in = {"vector": cfg.k, "sum": 1, "plain": cfg.k}[cfg.compose]
         decoder_in += self.grid.out_dim if cfg.decoder_features else 0
         self.decoder = mlp(decoder_in, cfg.decoder_width, cfg.decoder_layers, out_dim)
-        self.transport = mlp(in_dim + cfg.k, cfg.flow_width, cfg.flow_layers, cfg.k * in_dim, activation="silu")
+        # F_theta exists only when the transport term trains it; an untrained flow would be noise in pictures.
+        self.transport = (mlp(in_dim + cfg.k, cfg.flow_width, cfg.flow_layers, cfg.k * in_dim, activation="silu")
+                          if cfg.lambda_pde > 0 else None)
 
     # -- the spectral field -------------------------------------------------------------------------
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +125,9 @@ class NSTR(Field):
         return s, ds, z
 
     def flow(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """F_theta(x, S) [N, K, d]: the transport law dS/dx should follow."""
+        """F_theta(x, S) [N, K, d]: the transport law dS/dx should follow (needs lambda_pde > 0)."""
+        if self.transport is None:
+            raise ValueError("this NSTR has no transport network: it was built with lambda_pde = 0")
         return self.transport(torch.cat([x, s], dim=1)).view(-1, self.config.k, self.in_dim)
 
     def local_frequency(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,6 +197,7 @@ class NSTRPaperConfig(NSTRConfig):
     grid_res: int = option(63, "cells per axis of the coarse grid (64 vertices)")
     grid_channels: int = option(64, "feature channels of the coarse grid")
     levels: int = option(1, "grid levels (1 = the paper's single coarse grid)")
+    lambda_pde: float = option(0.1, "weight of the transport residual ||dS/dx - F(x, S)||^2 (the paper's 0.1)")
     decoder_features: bool = option(False, "also feed the grid features z(x) to the decoder")
 
 
