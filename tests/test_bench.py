@@ -247,3 +247,17 @@ def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     assert result.exit_code == 0, (result.output, result.exception)
     assert "## Suite `quick`" in (tmp_path / "BENCHMARKS.md").read_text()
     assert (tmp_path / "benchmarks" / "plots" / "quick_psnr_params.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_ledger_reads_the_ablation_script_results():
+    from nstr.bench.ledger import PDE_OFF, PDE_ON, ledger_rows
+
+    psnrs = {PDE_OFF: 30.0, PDE_ON: 28.0, "nstr, K 4": 29.0, "nstr, K 64": 30.5}
+    rows = [{"variant": variant, "signal": "a", "psnr": psnr} for variant, psnr in psnrs.items()]
+    ledger = {r["claim"]: r for r in ledger_rows({}, [{"benchmark": "nstr_ablation", "rows": rows}])}
+    pde = ledger["removing the PDE loss costs PSNR"]
+    assert pde["verdict"] == "does not hold" and "-2.00 dB" in pde["ours"]
+    assert "nstr_ablation.py" in pde["command"]
+    assert ledger["diminishing returns beyond K = 16"]["verdict"] == "does not hold"  # K 64 gained 0.5 dB
+    empty = {r["claim"]: r for r in ledger_rows({}, [])}
+    assert empty["removing the PDE loss costs PSNR"]["verdict"] == "not measured yet"

@@ -36,8 +36,41 @@ def time_to_reach(record: Record, target: float) -> float:
     return math.inf
 
 
+#: Variants of benchmarks/nstr_ablation.py that the ablation claims compare (its rows' "variant").
+PDE_ON, PDE_OFF = "nstr, lambda_pde 0.1 (paper)", "nstr (default: vector, lambda_pde 0)"
+K_SWEEP = (("nstr, K 4", 4), (PDE_OFF, 16), ("nstr, K 64", 64))
+#: Where each claim's numbers come from when no ``nstr bench`` suite provides them.
+COMMANDS = {"ablation": ".venv/bin/python benchmarks/nstr_ablation.py"}
+
+
+def ablation_records(standalone: list[dict[str, Any]]) -> list[Record]:
+    """The rows of benchmarks/nstr_ablation.py's result as records (model = variant label)."""
+    from nstr.bench.summary import OK
+
+    return [{"model": row["variant"], "signal": row["signal"], "psnr": row["psnr"], "status": OK}
+            for result in standalone if result.get("benchmark") == "nstr_ablation" for row in result["rows"]]
+
+
+def _variant_gap(records: list[Record], model: str, baseline: str) -> list[float]:
+    base = {r["signal"]: r["psnr"] for r in ok(records) if r["model"] == baseline}
+    return [r["psnr"] - base[r["signal"]] for r in ok(records) if r["model"] == model and r["signal"] in base]
+
+
 def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
     """Our counterpart of ``claim`` from its suite's records: (value, text); (None, reason) if unavailable."""
+    if claim.measure == "pde_gap":  # what the transport term at the paper's weight adds, per signal
+        gaps = _variant_gap(records, PDE_ON, PDE_OFF)
+        if not gaps:
+            return None, NOT_MEASURED
+        value = statistics.fmean(gaps)
+        return value, f"{value:+.2f} dB from the PDE term ({len(gaps)} paired fits, equal time)"
+    if claim.measure == "k_sweep":
+        means = {k: [r["psnr"] for r in ok(records) if r["model"] == label] for label, k in K_SWEEP}
+        if not all(means.values()):
+            return None, NOT_MEASURED
+        means = {k: statistics.fmean(v) for k, v in means.items()}
+        text = ", ".join(f"K {k}: {v:.2f} dB" for k, v in means.items())
+        return means[64] - means[16], text
     if claim.measure == "psnr":
         mine = [r for r in records if r["model"] == claim.model]
         value, spread = mean_spread(mine, "psnr")
@@ -65,6 +98,8 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
 
 
 def verdict(claim: Claim, value: float | None) -> str:
+    if value is not None and claim.measure == "k_sweep":  # qualitative: no gain beyond K = 16
+        return "holds (no gain beyond 16)" if value <= 0.1 else "does not hold"
     if value is None or claim.low is None:
         return NOT_MEASURED
     if not claim.comparable:
@@ -80,15 +115,20 @@ def verdict(claim: Claim, value: float | None) -> str:
     return "partly (right direction, smaller)" if value < neutral else "does not hold"
 
 
-def ledger_rows(suites: dict[str, list[Record]]) -> list[dict[str, Any]]:
-    """One row per claim: paper, claim, paper value, ours, verdict, command."""
+def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]] | None = None
+                ) -> list[dict[str, Any]]:
+    """One row per claim: paper, claim, paper value, ours, verdict, command.
+
+    ``standalone``: results of the benchmark scripts (benchmarks/*.py), for claims no suite measures yet.
+    """
+    sources = {**suites, "ablation": ablation_records(standalone or [])}
     rows = []
     for claim in CLAIMS:
-        records = suites.get(claim.suite, [])
+        records = sources.get(claim.suite, [])
         value, text = measure(claim, records) if records else (None, NOT_MEASURED)
         rows.append({
             "paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),
             "ours": text, "verdict": verdict(claim, value) if records else NOT_MEASURED,
-            "command": f"`nstr bench {claim.suite}`",
+            "command": f"`{COMMANDS.get(claim.suite, f'nstr bench {claim.suite}')}`",
         })
     return rows

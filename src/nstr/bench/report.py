@@ -122,14 +122,14 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
     return "\n".join(parts).rstrip() + "\n"
 
 
-def ledger_section(suites: dict[str, list[dict[str, Any]]]) -> str:
+def ledger_section(suites: dict[str, list[dict[str, Any]]], standalone: list[dict[str, Any]] | None = None) -> str:
     from nstr.bench.ledger import ledger_rows
 
     intro = ("Each quantitative claim of the papers in `../shared/papers/` beside our measurement on our data "
              "(development photographs, equal wall time, our machine). Absolute PSNRs were measured by the paper "
              "on CelebA-HQ and are not comparable with ours; the paired gaps and time ratios are. Train time is "
              "our time to reach the Fourier MLP's final PSNR, over the Fourier MLP's budget.")
-    return "\n".join(["## Claims ledger", "", intro, "", table(ledger_rows(suites)), ""])
+    return "\n".join(["## Claims ledger", "", intro, "", table(ledger_rows(suites, standalone)), ""])
 
 
 def render(results_dir: Path, out: Path | None = None, plots_dir: Path | None = None) -> str:
@@ -139,10 +139,11 @@ def render(results_dir: Path, out: Path | None = None, plots_dir: Path | None = 
     results_dir = Path(results_dir)
     doc_dir = Path(out).parent if out is not None else Path(".")
     suites = load_suites(results_dir)
-    parts = [HEADER, "\n" + ledger_section(suites)]
-    parts += ["\n" + suite_section(name, records, plots_dir, doc_dir) for name, records in suites.items()]
     standalone = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))] if results_dir.is_dir() else []
-    parts += ["\n" + section(r) for r in standalone if isinstance(r, dict) and r.get("rows")]
+    standalone = [r for r in standalone if isinstance(r, dict) and r.get("rows")]
+    parts = [HEADER, "\n" + ledger_section(suites, standalone)]
+    parts += ["\n" + suite_section(name, records, plots_dir, doc_dir) for name, records in suites.items()]
+    parts += ["\n" + section(r) for r in standalone]
     return "".join(parts)
 
 
