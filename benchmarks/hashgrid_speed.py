@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import os
 import platform
 import statistics
@@ -301,7 +300,7 @@ def main() -> None:
         for threads in args.threads:
             reports.append(run(args, threads, malloc))
             print(markdown(reports[-1]) + "\n")
-    from nstr.runs import environment
+    from nstr.bench.report import write_result
 
     rows = [
         {"threads": r["machine"]["threads"], "malloc": r["machine"]["malloc"], "d": row["d"],
@@ -312,20 +311,15 @@ def main() -> None:
         for r in reports for row in r["results"]
     ]
     bandwidth = reports[0]["machine"].get("copy_bandwidth_GBps", float("nan")) if reports else float("nan")
-    report = {
-        "benchmark": "hashgrid_speed",
-        "title": "Hash grid encoding: samples per second, forward + backward, batch 2^16",
-        "summary": (f"Ours (index_select gathers, index_add_ backward) against a plain table[idx] implementation "
+    write_result(
+        args.out, "hashgrid_speed",
+        "Hash grid encoding: samples per second, forward + backward, batch 2^16",
+        (f"Ours (index_select gathers, index_add_ backward) against a plain table[idx] implementation "
                     f"and a dense multiresolution grid_sample variant. Measured copy bandwidth {bandwidth:.1f} GB/s: "
                     "the encoding moves far less than that, so it is bound by random-access latency, not bandwidth."),
-        "command": ".venv/bin/python benchmarks/hashgrid_speed.py " + " ".join(sys.argv[1:]),
-        "environment": environment(),
-        "rows": rows,
-        "runs": reports,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+        ".venv/bin/python benchmarks/hashgrid_speed.py " + " ".join(sys.argv[1:]),
+        rows, runs=reports,
+    )
 
 
 if __name__ == "__main__":

@@ -11,15 +11,14 @@ smoothness terms per step at a fixed batch (target: at most 1.6x the step withou
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
 import nstr
+from nstr.bench.report import write_result
 from nstr.models import build_model
-from nstr.runs import environment
 
 VARIANTS: dict[str, tuple[str, dict]] = {
     "nstr (default: vector, lambda_pde 0)": ("nstr", {}),
@@ -76,21 +75,15 @@ def main() -> None:
     cost = step_cost()
     ratio = cost["on"] / cost["off"]
     print(f"step with transport + smoothness terms: {cost['on']:.1f} ms against {cost['off']:.1f} ms ({ratio:.2f}x)")
-    report = {
-        "benchmark": "nstr_ablation",
-        "title": f"NSTR ablation: {args.seconds:g} s per fit, {args.size}x{args.size} images",
-        "summary": (f"Final PSNR at equal training time, default NSTR options except the named switch. "
-                    f"Transport + smoothness terms cost {ratio:.2f}x a step without them "
-                    f"({cost['on']:.1f} against {cost['off']:.1f} ms at batch 16,384)."),
-        "command": f".venv/bin/python benchmarks/nstr_ablation.py --seconds {args.seconds:g} --size {args.size} "
-                   f"--signals {args.signals}",
-        "environment": environment(),
-        "rows": rows,
-        "step_ms": cost,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(
+        args.out, "nstr_ablation", f"NSTR ablation: {args.seconds:g} s per fit, {args.size}x{args.size} images",
+        (f"Final PSNR at equal training time, default NSTR options except the named switch. "
+         f"Transport + smoothness terms cost {ratio:.2f}x a step without them "
+         f"({cost['on']:.1f} against {cost['off']:.1f} ms at batch 16,384)."),
+        f".venv/bin/python benchmarks/nstr_ablation.py --seconds {args.seconds:g} --size {args.size} "
+        f"--signals {args.signals}",
+        rows, step_ms=cost,
+    )
 
 
 if __name__ == "__main__":

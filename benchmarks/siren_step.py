@@ -11,7 +11,6 @@ machine's fp32 matrix-multiply rate and the fraction of it that each step achiev
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import time
 from pathlib import Path
@@ -103,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from nstr.runs import environment
+    from nstr.bench.report import write_result
 
     rate = matmul_rate()
     flops = step_flops()
@@ -125,26 +124,17 @@ def main() -> None:
     for row in rows:
         row["relative_to_siren_pytorch"] = row["seconds_per_step"] / theirs
     best = min(rows[1:], key=lambda r: r["seconds_per_step"])
-    report = {
-        "benchmark": "siren_step",
-        "title": "SIREN canonical training step: nstr against siren-pytorch",
-        "summary": (f"256x256 camera, 3 x 256 sine layers, omega0 30, full batch, Adam, float32, mean of "
-                    f"{args.steps} steps including compilation. Fastest nstr variant: "
-                    f"{best['relative_to_siren_pytorch']:.2f}x siren-pytorch's step time (target <= 0.5x); "
-                    f"matrix-multiply floor {flops / rate:.3f} s at the measured {rate / 1e9:.0f} GFLOP/s."),
-        "command": f".venv/bin/python benchmarks/siren_step.py --steps {args.steps}",
-        "steps": args.steps,
-        "step_gflop": flops / 1e9,
-        "matmul_gflops": rate / 1e9,
-        "floor_seconds": flops / rate,
-        "rows": rows,
-        "environment": environment(),
-        "torch_threads": torch.get_num_threads(),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"matmul rate {rate / 1e9:.0f} GFLOP/s; step = {flops / 1e9:.1f} GFLOP; floor {flops / rate:.3f} s")
-    print(f"wrote {args.out}")
+    write_result(
+        args.out, "siren_step", "SIREN canonical training step: nstr against siren-pytorch",
+        (f"256x256 camera, 3 x 256 sine layers, omega0 30, full batch, Adam, float32, mean of "
+         f"{args.steps} steps including compilation. Fastest nstr variant: "
+         f"{best['relative_to_siren_pytorch']:.2f}x siren-pytorch's step time (target <= 0.5x); "
+         f"matrix-multiply floor {flops / rate:.3f} s at the measured {rate / 1e9:.0f} GFLOP/s."),
+        f".venv/bin/python benchmarks/siren_step.py --steps {args.steps}",
+        rows, steps=args.steps, step_gflop=flops / 1e9, matmul_gflops=rate / 1e9, floor_seconds=flops / rate,
+        torch_threads=torch.get_num_threads(),
+    )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,19 @@ including those that contradict a paper.
 """
 
 
+def write_result(path: Path, benchmark: str, title: str, summary: str, command: str,
+                 rows: list[dict[str, Any]], **extra: Any) -> Path:
+    """Store a benchmark script's result in the format this report renders (machine info added)."""
+    from nstr.runs import environment, write_json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"benchmark": benchmark, "title": title, "summary": summary, "command": command,
+                      "environment": environment(), "rows": rows, **extra})
+    print(f"wrote {path}")
+    return path
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
