@@ -261,3 +261,15 @@ def test_ledger_reads_the_ablation_script_results():
     assert ledger["diminishing returns beyond K = 16"]["verdict"] == "does not hold"  # K 64 gained 0.5 dB
     empty = {r["claim"]: r for r in ledger_rows({}, [])}
     assert empty["removing the PDE loss costs PSNR"]["verdict"] == "not measured yet"
+
+
+def test_ledger_reads_the_fresh_benchmark_results():
+    from nstr.bench.ledger import ledger_rows
+
+    rows = [{"signal": "a", "FreSh gain (dB)": 0.5, "cost cut (x)": 6.0},
+            {"signal": "b", "FreSh gain (dB)": -1.5, "cost cut (x)": 8.0}]
+    ledger = {r["claim"]: r for r in ledger_rows({}, [{"benchmark": "fresh_bench", "rows": rows}])}
+    gain = ledger["PSNR over default embeddings (up to)"]
+    assert gain["verdict"] == "does not hold" and "-0.50 dB" in gain["ours"]
+    cost = ledger["grid-search cost cut"]
+    assert cost["verdict"] == "partly (right direction, smaller)" and "7.0 x" in cost["ours"]

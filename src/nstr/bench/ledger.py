@@ -40,7 +40,8 @@ def time_to_reach(record: Record, target: float) -> float:
 PDE_ON, PDE_OFF = "nstr, lambda_pde 0.1 (paper)", "nstr (default: vector, lambda_pde 0)"
 K_SWEEP = (("nstr, K 4", 4), (PDE_OFF, 16), ("nstr, K 64", 64))
 #: Where each claim's numbers come from when no ``nstr bench`` suite provides them.
-COMMANDS = {"ablation": ".venv/bin/python benchmarks/nstr_ablation.py"}
+COMMANDS = {"ablation": ".venv/bin/python benchmarks/nstr_ablation.py",
+            "fresh": ".venv/bin/python benchmarks/fresh_bench.py"}
 
 
 def ablation_records(standalone: list[dict[str, Any]]) -> list[Record]:
@@ -49,6 +50,14 @@ def ablation_records(standalone: list[dict[str, Any]]) -> list[Record]:
 
     return [{"model": row["variant"], "signal": row["signal"], "psnr": row["psnr"], "status": OK}
             for result in standalone if result.get("benchmark") == "nstr_ablation" for row in result["rows"]]
+
+
+def script_records(standalone: list[dict[str, Any]], benchmark: str) -> list[Record]:
+    """The rows of one benchmark script's result as successful records."""
+    from nstr.bench.summary import OK
+
+    return [{**row, "status": OK} for result in standalone if result.get("benchmark") == benchmark
+            for row in result["rows"]]
 
 
 def _variant_gap(records: list[Record], model: str, baseline: str) -> list[float]:
@@ -64,6 +73,16 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
             return None, NOT_MEASURED
         value = statistics.fmean(gaps)
         return value, f"{value:+.2f} dB from the PDE term ({len(gaps)} paired fits, equal time)"
+    if claim.measure in ("fresh_gain", "fresh_cost"):
+        key = "FreSh gain (dB)" if claim.measure == "fresh_gain" else "cost cut (x)"
+        values = [r[key] for r in ok(records) if key in r]
+        if not values:
+            return None, NOT_MEASURED
+        value = statistics.fmean(values)
+        unit = "dB" if claim.measure == "fresh_gain" else "x"
+        each = ", ".join(f"{r['signal']} {r[key]:+.2f}" if unit == "dB" else f"{r['signal']} {r[key]:.1f}"
+                         for r in ok(records))
+        return value, (f"{value:+.2f} dB" if unit == "dB" else f"{value:.1f} x") + f" ({each})"
     if claim.measure == "k_sweep":
         means = {k: [r["psnr"] for r in ok(records) if r["model"] == label] for label, k in K_SWEEP}
         if not all(means.values()):
@@ -121,7 +140,8 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
 
     ``standalone``: results of the benchmark scripts (benchmarks/*.py), for claims no suite measures yet.
     """
-    sources = {**suites, "ablation": ablation_records(standalone or [])}
+    sources = {**suites, "ablation": ablation_records(standalone or []),
+               "fresh": script_records(standalone or [], "fresh_bench")}
     rows = []
     for claim in CLAIMS:
         records = sources.get(claim.suite, [])
