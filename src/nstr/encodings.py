@@ -322,13 +322,19 @@ class HashGrid(nn.Module):
         )
 
     def corners(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Table entries and weights of each point's 2^d cell corners per level: [L, 2^d, N] each (see _corners)."""
+        entries, weights, _ = self._corners(x)
+        return entries, weights
+
+    def _corners(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Table entries and weights of each point's 2^d cell corners per level: [L, 2^d, N] each.
 
         Level-major with the points last: every elementwise op runs over long contiguous rows, and each
         level's entries are one contiguous index into one level's part of the table (cache friendly).
         Corner k has offset bit i of k along axis i. Entries (``index_dtype``: int32, or int64 for tables
         of 2^31 entries or more) are absolute (level offsets included) and carry no gradient; weights
-        are differentiable in x any number of times.
+        are differentiable in x any number of times. Also returns the per-axis factors (1 - t, t)
+        [L, d, 2, N] the weights are products of, which ``forward_with_tangents`` differentiates.
         """
         u = ((x + 1) * 0.5).clamp(0.0, 1.0)
         res = self._res.to(u.dtype)
@@ -336,7 +342,8 @@ class HashGrid(nn.Module):
         with torch.no_grad():
             cell = torch.minimum(pos.floor(), res - 1)
         frac = pos - cell
-        weights = _combine(torch.stack([1 - frac, frac], dim=2), torch.mul)
+        pairs = torch.stack([1 - frac, frac], dim=2)  # per-axis factors [L, d, 2, N]
+        weights = _combine(pairs, torch.mul)
         with torch.no_grad():
             k, corners, mask = self.dense_levels, 1 << self.in_dim, (1 << self.log2_table) - 1
             entries = x.new_empty(self.levels, corners, x.shape[0], dtype=self.index_dtype)
@@ -350,7 +357,7 @@ class HashGrid(nn.Module):
                 terms = torch.add(axis[:, :, None, :], self._prime_steps).bitwise_and_(mask)  # [L', d, 2, N]
                 terms[:, 0] ^= self._hash_offsets
                 _combine(terms, torch.bitwise_xor, out=entries[k:])
-        return entries, weights
+        return entries, weights, pairs
 
     def forward_with_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features [N, L*F] and their exact Jacobian in x [N, L*F, d], from one gather."""
@@ -367,15 +374,8 @@ class HashGrid(nn.Module):
         """
         if self.backend == "tcnn":
             raise ValueError("forward_with_tangents needs backend='torch'")
-        entries, weights = self.corners(x.to(self.table.dtype))
-        u = ((x.to(self.table.dtype) + 1) * 0.5).clamp(0.0, 1.0)
-        res = self._res.to(u.dtype)
-        pos = u.t()[None] * res  # [L, d, N]
-        with torch.no_grad():
-            cell = torch.minimum(pos.floor(), res - 1)
-        frac = pos - cell
-        pairs = torch.stack([1 - frac, frac], dim=2)  # [L, d, 2, N]
-        slope = (0.5 * res).expand(-1, 1, x.shape[0])  # [L, 1, N]
+        entries, weights, pairs = self._corners(x.to(self.table.dtype))
+        slope = (0.5 * self._res.to(pairs.dtype)).expand(-1, 1, x.shape[0])  # [L, 1, N]
         slopes = torch.stack([-slope, slope], dim=2)  # [L, 1, 2, N]
         levels, corners, n = entries.shape
         values = gather_rows(self.table, entries.reshape(-1)).view(levels, corners, n, self.features)

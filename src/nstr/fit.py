@@ -371,6 +371,3 @@ def resume(out: str | Path, quiet: bool = False) -> FitResult:
     settings = FitSettings(**config["fit"])
     return fit(signal, model, settings, out=out, quiet=quiet, _resume=saved)
 
-
-def read_config(out: str | Path) -> dict[str, Any]:
-    return read_json(Path(out) / CONFIG)
