@@ -100,12 +100,8 @@ cli.add_command(bench_command)
 
 def _report(result) -> None:
     m = result.metrics
-    parts = [f"psnr {m['psnr']:.2f} dB", f"ssim {m['ssim']:.4f}"]
-    if "psnr_holdout" in m:
-        parts.append(f"held-out psnr {m['psnr_holdout']:.2f} dB")
-    parts.append(f"{m['steps']} steps in {m['train_seconds']:.1f} s")
-    click.echo(", ".join(parts))
-    click.echo(f"results in {result.out}/ (recon.png, error.png, curve.png, metrics.json, model.safetensors)")
+    click.echo(f"{result.signal.summary(m)}, {m['steps']} steps in {m['train_seconds']:.1f} s")
+    click.echo(f"results in {result.out}/ ({result.signal.output_names()})")
     if result.diverged_at is not None:
         raise _Diverged(
             f"training diverged (non-finite loss) at step {result.diverged_at}; kept the best weights "
@@ -120,33 +116,22 @@ class _Diverged(Exception):
 @cli.command("render")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("--size", default=None, help="WxH to decode at [the fitted size]")
+@click.option("--size", default=None, help="image runs: WxH to decode at [the fitted size]")
+@click.option("--rate", type=int, default=None, help="audio runs: sample rate in Hz to resample at [the input's]")
+@click.option("--resolution", type=int, default=None, help="shape runs: marching-cubes grid per axis")
 @click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists")
-def render_command(run_dir: Path, output: Path, size: str | None, overwrite: bool) -> None:
-    """Decode a fitted image at any resolution into OUTPUT (.png, or .npy in the input's dtype)."""
-    import numpy as np
+def render_command(run_dir: Path, output: Path, size: str | None, rate: int | None, resolution: int | None,
+                   overwrite: bool) -> None:
+    """Decode a fitted run into OUTPUT: an image (.png/.npy) at any size, audio (.wav...) at any rate, a mesh."""
+    from nstr.runs import load
+    from nstr.signals import signal_class
 
-    from nstr.runs import load, write_atomic
-    from nstr.signals.image import ImageFormat, parse_size
-    from nstr.viz import save_png
-
-    if output.suffix.lower() not in (".png", ".npy"):
-        raise NstrError(f"OUTPUT '{output}' must end in .png or .npy")
     if output.exists() and not overwrite:
         raise NstrError(f"'{output}' already exists; choose another name or pass --overwrite")
     run = load(run_dir)
-    fmt = ImageFormat(**run.config["signal"]["format"])
-    height, width = parse_size(size) if size else (fmt.height, fmt.width)
-    native = run.render(height, width)
-    if output.suffix.lower() == ".npy":
-        import io
-
-        buffer = io.BytesIO()
-        np.save(buffer, native)
-        write_atomic(output, buffer.getvalue())
-    else:
-        save_png(output, fmt.to_png_array(native))
-    click.echo(f"wrote {output} ({width}x{height})")
+    kind = signal_class(run.config["signal"]["kind"])
+    options = {"size": size, "rate": rate, "resolution": resolution}
+    click.echo(kind.render_run(run, output, {k: v for k, v in options.items() if v is not None}))
 
 
 @cli.command("viz")
@@ -154,10 +139,11 @@ def render_command(run_dir: Path, output: Path, size: str | None, overwrite: boo
 def viz_command(run_dir: Path) -> None:
     """Write pictures of a fitted model's internals into RUN_DIR (NSTR: spectral field, flow, residual)."""
     from nstr.runs import load
+    from nstr.signals import signal_class
 
     run = load(run_dir)
-    fmt = run.config["signal"].get("format", {})
-    written = run.model.inspect(run.path, (fmt.get("height"), fmt.get("width")) if fmt else ())
+    spec = run.config["signal"]
+    written = run.model.inspect(run.path, signal_class(spec["kind"]).spec_shape(spec))
     if not written:
         raise NstrError(f"model '{run.config['model']['name']}' has no internals to picture (try an nstr run)")
     click.echo("wrote " + ", ".join(str(p) for p in written))

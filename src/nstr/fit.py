@@ -83,6 +83,7 @@ class FitResult:
     history: list[dict[str, float]]
     out: Path | None = None
     diverged_at: int | None = None
+    signal: Signal | None = None  #: what was fitted (the CLI reports with its ``summary``)
 
 
 @dataclass
@@ -128,15 +129,19 @@ def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(groups, lr=lr, **model.adam_options)
 
 
-def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool = False):
+def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool = False,
+                  signal: Signal | None = None):
     """A function (x, y) -> {loss, terms...} doing one optimiser step.
+
+    The loss is ``signal.loss_terms(model, x, y)`` when a signal is given (its own task loss), else the
+    model's ``loss_terms`` (squared error plus the model's regularisers).
 
     With ``compile``, the loss and its backward are compiled by ``torch.compile`` (inductor fuses the
     elementwise work around each matmul; the optimiser stays eager so the schedule costs no recompiles).
     """
 
     def loss_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        terms = model.loss_terms(x, y)
+        terms = signal.loss_terms(model, x, y) if signal is not None else model.loss_terms(x, y)
         return sum(terms.values()), terms
 
     forward = torch.compile(loss_terms, dynamic=False) if compile else loss_terms
@@ -202,11 +207,17 @@ class _Trainer:
         self.signal, self.model, self.settings = signal, model, settings
         self.train_idx, self.hold_idx = train_idx, hold_idx
         self.optimizer, self.generator, self.lr = optimizer, generator, lr
-        self.train_step = training_step(model, optimizer, compile=settings.compile)
-        full = settings.batch_size == 0 or settings.batch_size >= len(train_idx)
-        self.full_batch = (signal.coords[train_idx], signal.values[train_idx]) if full else None
+        self.train_step = training_step(model, optimizer, compile=settings.compile, signal=signal)
+        self.full_batch = None
+        self.cache_full_batch()
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def cache_full_batch(self) -> None:
+        full = self.settings.batch_size == 0 or self.settings.batch_size >= len(self.train_idx)
+        self.full_batch = (self.signal.coords[self.train_idx], self.signal.values[self.train_idx]) if full else None
+
+    def batch(self, state: _State) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.signal.before_step(state.step, self.generator):  # the signal drew new samples
+            self.cache_full_batch()
         if self.full_batch is not None:
             return self.full_batch
         pick = torch.randint(len(self.train_idx), (self.settings.batch_size,), generator=self.generator)
@@ -217,7 +228,7 @@ class _Trainer:
         lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
-        return self.train_step(*self.batch())
+        return self.train_step(*self.batch(state))
 
     def evaluate(self, state: _State, losses: dict[str, float]) -> dict[str, float]:
         pred = self.model.predict(self.signal.coords)
@@ -309,7 +320,7 @@ class _Trainer:
         metrics["history"] = state.history
         if out is not None:
             self.write_results(out, pred, metrics)
-        return FitResult(self.model, metrics, state.history, out, diverged_at)
+        return FitResult(self.model, metrics, state.history, out, diverged_at, self.signal)
 
     def write_results(self, out: Path, pred: torch.Tensor, metrics: dict[str, Any]) -> None:
         from nstr.viz import save_curve
@@ -317,7 +328,7 @@ class _Trainer:
         save_weights(self.model, out / WEIGHTS)
         self.signal.write_outputs(pred, out)
         save_curve(out / "curve.png", metrics["history"], holdout=len(self.hold_idx) > 0)
-        self.model.inspect(out, getattr(self.signal, "shape", ()))
+        self.model.inspect(out, self.signal.shape)
         write_json(out / METRICS, metrics)
         (out / CHECKPOINT).unlink(missing_ok=True)
 

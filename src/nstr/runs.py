@@ -136,12 +136,20 @@ class Run:
     model: torch.nn.Module
 
     def render(self, height: int, width: int) -> np.ndarray:
-        """Decode the fitted image at any resolution, in the input's dtype and value range."""
+        """Decode a fitted image at any resolution, in the input's dtype and value range."""
         from nstr.signals.image import ImageFormat, pixel_centres
 
+        if self.config["signal"]["kind"] != "image":
+            raise NstrError(f"Run.render decodes images; this is a {self.config['signal']['kind']} run")
         fmt = ImageFormat(**self.config["signal"]["format"])
         pred = self.model.predict(pixel_centres(height, width))
         return fmt.to_native(pred.numpy(), height, width)
+
+    def signal(self):
+        """The signal the run was fitted to, rebuilt from its config."""
+        from nstr.signals import load_signal
+
+        return load_signal(self.config["signal"], self.path)
 
     def summary(self) -> str:
         m, c = self.metrics, self.config
@@ -153,7 +161,7 @@ class Run:
             f"steps      {m.get('steps')}  in {m.get('train_seconds', float('nan')):.1f} s "
             f"({m.get('seconds_per_step', float('nan')) * 1e3:.1f} ms/step)",
         ]
-        for key in ("psnr", "ssim", "psnr_train", "psnr_holdout"):
+        for key in ("psnr", "ssim", "psnr_train", "psnr_holdout", "snr", "spectral_convergence", "chamfer", "iou"):
             if key in m:
                 lines.append(f"{key:<10} {m[key]:.4f}")
         return "\n".join(lines)

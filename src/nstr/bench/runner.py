@@ -79,7 +79,7 @@ def _fit(cell: Cell) -> dict[str, Any]:
     result = fit(signal, model, FitSettings(**{**cell.fit, "seed": cell.seed}), quiet=True)
     metrics = dict(result.metrics)
     history = [{k: h[k] for k in HISTORY_KEYS if k in h} for h in metrics.pop("history", [])]
-    height, width = signal.shape if hasattr(signal, "shape") else (None, None)
+    height, width = signal.shape if signal.kind == "image" else (None, None)
     return {**metrics, "height": height, "width": width, "samples": len(signal), "history": history}
 
 
@@ -88,8 +88,8 @@ def load_cell_signal(cell: Cell):
     from nstr.signals import load_signal
 
     signal = load_signal(cell.signal)
-    shape = getattr(signal, "shape", None)
-    if cell.size is None or shape is None or max(shape) <= cell.size:
+    shape = signal.shape
+    if cell.size is None or signal.kind != "image" or max(shape) <= cell.size:
         return signal
     scale = cell.size / max(shape)
     resize = tuple(max(2, round(side * scale)) for side in shape)

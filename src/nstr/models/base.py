@@ -71,11 +71,14 @@ class Field(nn.Module):
         return [{"params": list(self.parameters()), "lr_scale": 1.0}]
 
     def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named training-loss terms for a batch; the fit minimises their sum and logs each.
+        """Named training-loss terms for a batch: squared error plus ``regularisers``; the fit minimises
+        their sum and logs each."""
+        return {"task": torch.mean((self(x) - target) ** 2), **self.regularisers(x)}
 
-        Models with regularisers (NSTR's transport term, DINR's kinetic energy) add their own terms.
-        """
-        return {"task": torch.mean((self(x) - target) ** 2)}
+    def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The model's own weighted regularisation terms at coordinates ``x`` (NSTR's transport and smoothness
+        terms, DINR's kinetic energy); none by default. Signals with their own task loss add these."""
+        return {}
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:

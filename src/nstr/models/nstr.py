@@ -163,16 +163,17 @@ class NSTR(Field):
         s = self.spectral(torch.cat([z, x], dim=1))
         return self._decode(x, s, z)
 
-    def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The transport residual and smoothness terms (weighted), on a random ``reg_fraction`` of ``x``."""
         cfg = self.config
         if cfg.lambda_pde == 0 and cfg.lambda_smooth == 0:
-            return super().loss_terms(x, target)
-        terms = super().loss_terms(x, target)
+            return {}
         if cfg.reg_fraction < 1:  # a random subset: an unbiased estimate of both expectations over x
             picked = torch.randint(x.shape[0], (max(1, round(cfg.reg_fraction * x.shape[0])),), device=x.device)
             x = x[picked]
         s, tangents, _ = self._spectrum_tangents(x)
         ds = tangents.permute(1, 2, 0)  # [N, K, d], a view
+        terms = {}
         if cfg.lambda_pde > 0:
             residual = ds - self.flow(x, s)
             terms["pde"] = cfg.lambda_pde * residual.pow(2).sum(dim=(1, 2)).mean()

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
+
+if TYPE_CHECKING:
+    from nstr.models.base import Field
+    from nstr.runs import Run
 
 
 class Signal(ABC):
     """A sampled signal: coordinates in [-1, 1]^d and target values in [-1, 1] (normalised per signal).
 
-    Values are normalised so that every model sees the same range; ``to_native`` undoes the
-    normalisation so results are written back in the input's range and dtype.
+    Values are normalised so that every model sees the same range; each kind maps predictions back to the
+    input's own range, units and file format when it writes results.
+
+    A new kind registers itself with ``nstr.signals.register_signal`` and lists the file suffixes it reads;
+    ``load_signal`` then picks it by extension, and a run's ``config.json`` rebuilds it through ``from_spec``.
     """
 
-    kind: str = "signal"
+    kind: ClassVar[str] = "signal"
+    #: File name endings this kind reads (lower case, with the dot).
+    suffixes: ClassVar[tuple[str, ...]] = ()
     coords: torch.Tensor  # [N, in_dim] float32
     values: torch.Tensor  # [N, out_dim] float32 in [-1, 1]
 
@@ -28,8 +37,28 @@ class Signal(ABC):
     def out_dim(self) -> int:
         return self.values.shape[1]
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Sample-grid shape for pictures of a model's internals: (H, W) for images, (N,) for audio, () if none."""
+        return ()
+
+    @classmethod
+    def spec_shape(cls, spec: dict[str, Any]) -> tuple[int, ...]:
+        """``shape`` read from a run's saved spec, without loading the data."""
+        return ()
+
     def __len__(self) -> int:
         return self.coords.shape[0]
+
+    @classmethod
+    def accepts(cls, source: str) -> bool:
+        """Whether ``load_signal(source)`` should build this kind (by default: by file suffix)."""
+        return Path(source).suffix.lower() in cls.suffixes
+
+    @classmethod
+    @abstractmethod
+    def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> Signal:
+        """Rebuild the signal from ``spec()`` output; relative paths are relative to ``run_dir``."""
 
     @abstractmethod
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
@@ -49,3 +78,30 @@ class Signal(ABC):
     @abstractmethod
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
         """Write the reconstruction and pictures of it into ``out_dir``; return the files written."""
+
+    def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named training-loss terms on a batch (the fit minimises their sum and logs each).
+
+        By default the model's own terms (squared error plus its regularisers); a kind with another loss
+        (an SDF's eikonal term) overrides this and adds ``model.regularisers(x)``.
+        """
+        return model.loss_terms(x, y)
+
+    def before_step(self, step: int, generator: torch.Generator) -> bool:
+        """Called before every optimiser step; return True after replacing ``coords``/``values`` (resampling)."""
+        return False
+
+    def summary(self, metrics: dict[str, Any]) -> str:
+        """One line of quality numbers for the command line."""
+        return f"psnr {metrics['psnr']:.2f} dB"
+
+    def output_names(self) -> str:
+        """The files ``write_outputs`` and the fit leave in a run directory, for the command line."""
+        return "metrics.json, model.safetensors, curve.png"
+
+    @classmethod
+    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+        """Decode a fitted run into ``output``; return a one-line description of what was written."""
+        from nstr.errors import NstrError
+
+        raise NstrError(f"'nstr render' does not support {cls.kind} runs yet")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ import torch
 from nstr.errors import NstrError
 from nstr.metrics import psnr, ssim
 from nstr.signals.base import Signal
+
+if TYPE_CHECKING:
+    from nstr.runs import Run
 
 # scikit-image photographs that ship inside the package (no download).
 BUILTIN_IMAGES = (
@@ -137,6 +140,7 @@ class Image(Signal):
     """A 2-D image signal. ``Image("astronaut")``, ``Image("photo.png")``, ``Image(array)``."""
 
     kind = "image"
+    suffixes = IMAGE_SUFFIXES
 
     def __init__(self, source: str | Path | np.ndarray, resize: tuple[int, int] | None = None):
         self._array: np.ndarray | None = None
@@ -184,6 +188,18 @@ class Image(Signal):
     def shape(self) -> tuple[int, int]:
         return self.format.height, self.format.width
 
+    @classmethod
+    def spec_shape(cls, spec: dict[str, Any]) -> tuple[int, int]:
+        return spec["format"]["height"], spec["format"]["width"]
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> Image:
+        resize = tuple(spec["resize"]) if spec.get("resize") else None
+        path = spec["source"]
+        if run_dir is not None and path not in BUILTIN_IMAGES and not Path(path).is_absolute():
+            path = str(Path(run_dir) / path)
+        return cls(path, resize=resize)
+
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
         source = self.source
         if self._array is not None:
@@ -222,4 +238,34 @@ class Image(Signal):
         error = np.abs(self.to_unit_image(pred) - self.to_unit_image(self.values)).mean(axis=2)
         written.append(save_error_map(out_dir / "error.png", error))
         return written
+
+    def summary(self, metrics: dict[str, Any]) -> str:
+        parts = [f"psnr {metrics['psnr']:.2f} dB", f"ssim {metrics['ssim']:.4f}"]
+        if "psnr_holdout" in metrics:
+            parts.append(f"held-out psnr {metrics['psnr_holdout']:.2f} dB")
+        return ", ".join(parts)
+
+    def output_names(self) -> str:
+        return "recon.png, error.png, curve.png, metrics.json, model.safetensors"
+
+    @classmethod
+    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+        """Decode at ``options['size']`` ('WxH', default the fitted size) into a .png or .npy (input's dtype)."""
+        from nstr.runs import write_atomic
+        from nstr.viz import save_png
+
+        if output.suffix.lower() not in (".png", ".npy"):
+            raise NstrError(f"OUTPUT '{output}' must end in .png or .npy for an image run")
+        fmt = ImageFormat(**run.config["signal"]["format"])
+        height, width = parse_size(options["size"]) if options.get("size") else (fmt.height, fmt.width)
+        native = fmt.to_native(run.model.predict(pixel_centres(height, width)).numpy(), height, width)
+        if output.suffix.lower() == ".npy":
+            import io
+
+            buffer = io.BytesIO()
+            np.save(buffer, native)
+            write_atomic(output, buffer.getvalue())
+        else:
+            save_png(output, fmt.to_png_array(native))
+        return f"wrote {output} ({width}x{height})"
 
