@@ -85,6 +85,7 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     if fresh is not None:
         param, value, extra["fresh"] = select_for_fit(data, model_name, fresh, given, seed=seed, quiet=quiet)
         given[param] = value
+    given = {**data.model_defaults(model_name), **given}
     torch.manual_seed(seed)
     model = build_model(model_name, data.in_dim, data.out_dim, **given)
     out = prepare_run_dir(out or default_run_dir(signal, model_name), overwrite)

@@ -213,7 +213,8 @@ class _Trainer:
 
     def cache_full_batch(self) -> None:
         full = self.settings.batch_size == 0 or self.settings.batch_size >= len(self.train_idx)
-        self.full_batch = (self.signal.coords[self.train_idx], self.signal.values[self.train_idx]) if full else None
+        targets = self.signal.training_targets
+        self.full_batch = (self.signal.coords[self.train_idx], targets[self.train_idx]) if full else None
 
     def batch(self, state: _State) -> tuple[torch.Tensor, torch.Tensor]:
         if self.signal.before_step(state.step, self.generator):  # the signal drew new samples
@@ -222,7 +223,7 @@ class _Trainer:
             return self.full_batch
         pick = torch.randint(len(self.train_idx), (self.settings.batch_size,), generator=self.generator)
         idx = self.train_idx[pick]
-        return self.signal.coords[idx], self.signal.values[idx]
+        return self.signal.coords[idx], self.signal.training_targets[idx]
 
     def step(self, state: _State) -> dict[str, float]:
         lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
@@ -301,7 +302,7 @@ class _Trainer:
         if state.best_weights is not None:
             self.model.load_state_dict(state.best_weights)
         pred = self.model.predict(self.signal.coords)
-        metrics: dict[str, Any] = self.signal.metrics(pred)
+        metrics: dict[str, Any] = {**self.signal.metrics(pred), **self.signal.field_metrics(self.model)}
         if len(self.hold_idx):
             metrics["psnr_train"] = self.signal.psnr(pred[self.train_idx], self.signal.values[self.train_idx])
             metrics["psnr_holdout"] = self.signal.psnr(pred[self.hold_idx], self.signal.values[self.hold_idx])
@@ -327,6 +328,7 @@ class _Trainer:
 
         save_weights(self.model, out / WEIGHTS)
         self.signal.write_outputs(pred, out)
+        self.signal.write_field_outputs(self.model, out)
         save_curve(out / "curve.png", metrics["history"], holdout=len(self.hold_idx) > 0)
         self.model.inspect(out, self.signal.shape)
         write_json(out / METRICS, metrics)

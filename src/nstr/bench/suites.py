@@ -159,14 +159,25 @@ def _unique(names: tuple[str, ...], flag: str) -> list[str]:
 
 
 @lru_cache(maxsize=64)
+def _signal(name: str):
+    from nstr.signals import BUILTIN_IMAGES, SIGNAL_KINDS, load_signal
+
+    builtin = name in BUILTIN_IMAGES or any(cls.accepts(name) and not Path(name).suffix
+                                            for cls in SIGNAL_KINDS.values())
+    if not builtin and not Path(name).is_file():
+        raise NstrError(f"unknown signal '{name}': give a built-in image ({', '.join(PHOTOS)}, ...) or a file")
+    return load_signal(name)
+
+
 def signal_dims(name: str) -> tuple[int, int]:
     """(in_dim, out_dim) of a signal, with a one-line error for a name that is neither built in nor a file."""
-    from nstr.signals import BUILTIN_IMAGES, load_signal
-
-    if name not in BUILTIN_IMAGES and not Path(name).is_file():
-        raise NstrError(f"unknown signal '{name}': give a built-in image ({', '.join(PHOTOS)}, ...) or a file")
-    signal = load_signal(name)
+    signal = _signal(name)
     return signal.in_dim, signal.out_dim
+
+
+def signal_model_defaults(name: str, model: str) -> dict[str, Any]:
+    """The options the signal's kind suggests for ``model`` (its ``model_defaults``), before sizing."""
+    return _signal(name).model_defaults(model)
 
 
 def _fit_settings(suite: Suite, o: Overrides) -> dict[str, Any]:
@@ -202,7 +213,7 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
     for model in models:
         for target in suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ())):
             for signal in signals:
-                options, params = size_model(model, *dims[signal], target)
+                options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
                 cells += [Cell(suite.name, model, signal, seed, size, options, fit, target, params)
                           for seed in range(seeds)]
     return cells

@@ -79,6 +79,20 @@ class Signal(ABC):
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
         """Write the reconstruction and pictures of it into ``out_dir``; return the files written."""
 
+    def model_defaults(self, model_name: str) -> dict[str, Any]:
+        """Model options that suit this kind of signal (SIREN's omega0 = 3000 for audio), applied where the
+        user gave none; recorded in the run's config like any other option. None by default."""
+        return {}
+
+    @property
+    def training_targets(self) -> torch.Tensor:
+        """Per-sample training data [N, out_dim + E], indexed like ``coords`` and passed to ``loss_terms`` as y.
+
+        By default the values; a kind whose loss needs more per sample (an SDF's surface normals) appends
+        columns here while ``values`` stays [N, out_dim] for evaluation.
+        """
+        return self.values
+
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named training-loss terms on a batch (the fit minimises their sum and logs each).
 
@@ -90,6 +104,15 @@ class Signal(ABC):
     def before_step(self, step: int, generator: torch.Generator) -> bool:
         """Called before every optimiser step; return True after replacing ``coords``/``values`` (resampling)."""
         return False
+
+    def field_metrics(self, model: Field) -> dict[str, Any]:
+        """Quality numbers that need the fitted field itself, not its values at ``coords`` (an SDF's Chamfer
+        distance on an extracted mesh); merged into metrics.json at the end of a fit. None by default."""
+        return {}
+
+    def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
+        """Files decoded from the fitted field (an SDF's mesh.ply) at the end of a fit; none by default."""
+        return []
 
     def summary(self, metrics: dict[str, Any]) -> str:
         """One line of quality numbers for the command line."""
