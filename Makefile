@@ -24,9 +24,10 @@ test: setup
 
 # The standard suites, then BENCHMARKS.md from every result on disk. Run on an otherwise idle machine.
 bench: setup
-	$(PY) benchmarks/siren_step.py
+	$(VENV)/bin/nstr bench perf
 	$(VENV)/bin/nstr bench table1
 	$(VENV)/bin/nstr bench budget
+	$(VENV)/bin/nstr bench ablation --workers 2
 	$(VENV)/bin/nstr bench report
 
 lint: setup

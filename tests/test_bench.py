@@ -249,18 +249,33 @@ def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     assert (tmp_path / "benchmarks" / "plots" / "quick_psnr_params.png").read_bytes().startswith(PNG_MAGIC)
 
 
-def test_ledger_reads_the_ablation_script_results():
+def test_ledger_reads_the_ablation_suite():
     from nstr.bench.ledger import PDE_OFF, PDE_ON, ledger_rows
 
-    psnrs = {PDE_OFF: 30.0, PDE_ON: 28.0, "nstr, K 4": 29.0, "nstr, K 64": 30.5}
-    rows = [{"variant": variant, "signal": "a", "psnr": psnr} for variant, psnr in psnrs.items()]
-    ledger = {r["claim"]: r for r in ledger_rows({}, [{"benchmark": "nstr_ablation", "rows": rows}])}
+    psnrs = {PDE_OFF: 30.0, PDE_ON: 28.0, "K=4": 29.0, "K=32": 29.8, "K=64": 30.5}
+    records = [{"model": "nstr", "label": label, "signal": "a", "size": 256, "seed": 0, "psnr": psnr, "status": "ok"}
+               for label, psnr in psnrs.items()]
+    ledger = {r["claim"]: r for r in ledger_rows({"ablation": records}, [])}
     pde = ledger["removing the PDE loss costs PSNR"]
     assert pde["verdict"] == "does not hold" and "-2.00 dB" in pde["ours"]
-    assert "nstr_ablation.py" in pde["command"]
+    assert "nstr bench ablation" in pde["command"]
     assert ledger["diminishing returns beyond K = 16"]["verdict"] == "does not hold"  # K 64 gained 0.5 dB
+    records[-1]["psnr"] = 29.9
+    ledger = {r["claim"]: r for r in ledger_rows({"ablation": records}, [])}
+    assert ledger["diminishing returns beyond K = 16"]["verdict"].startswith("holds")
     empty = {r["claim"]: r for r in ledger_rows({}, [])}
     assert empty["removing the PDE loss costs PSNR"]["verdict"] == "not measured yet"
+
+
+def test_ablation_suite_expands_variants():
+    from nstr.bench.suites import expand
+
+    cells = expand("ablation")
+    labels = {c.label for c in cells}
+    assert {"default", "no-sinusoids", "lambda_pde=0.1", "K=64", "nstr-paper", "hashgrid-same-table"} <= labels
+    assert len({c.cell_id for c in cells}) == len(cells)
+    pde = next(c for c in cells if c.label == "lambda_pde=0.1")
+    assert pde.model == "nstr" and pde.options == {"lambda_pde": 0.1} and pde.expected_params > 0
 
 
 def test_ledger_reads_the_fresh_benchmark_results():
@@ -273,3 +288,23 @@ def test_ledger_reads_the_fresh_benchmark_results():
     assert gain["verdict"] == "does not hold" and "-0.50 dB" in gain["ours"]
     cost = ledger["grid-search cost cut"]
     assert cost["verdict"] == "partly (right direction, smaller)" and "7.0 x" in cost["ours"]
+
+
+def test_perf_counts_the_matrix_work_of_a_step():
+    """A SIREN step's counted FLOPs equal the hand count: forward 2*N*in*out per layer, backward twice that,
+    less the first layer's input gradient (the coordinates need none)."""
+    from nstr.bench.perf import BATCH, time_steps
+
+    timing = time_steps("siren", {"hidden": 16, "layers": 1}, repeats=1, warmup=1)
+    layers = [(2, 16), (16, 16), (16, 3)]
+    forward = sum(2 * BATCH * a * b for a, b in layers)
+    assert timing["flops"] == 3 * forward - 2 * BATCH * 2 * 16
+    assert timing["seconds_per_step"] > 0 and timing["params"] == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
+
+
+def test_perf_command_rejects_bad_input(tmp_path):
+    from nstr.cli import main
+
+    assert main(["bench", "perf", "--models", "nope", "--out", str(tmp_path)]) == 2
+    assert main(["bench", "perf", "--siren-steps", "0", "--out", str(tmp_path)]) == 2
+    assert not any(tmp_path.iterdir())

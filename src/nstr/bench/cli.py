@@ -114,19 +114,44 @@ def report_command(results: Path, out: Path, plots: Path | None) -> None:
     click.echo(f"wrote {write_report(results, out, plots)}")
 
 
+@click.command("perf")
+@click.option("--models", default=None, help="comma-separated registered models [every model that fits 2-D]")
+@click.option("--siren-steps", type=int, default=30, show_default=True,
+              help="steps per variant of the SIREN-against-siren-pytorch comparison")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True,
+              help="results folder (perf.json, siren_step.json)")
+def perf_command(models: str | None, siren_steps: int, out: Path) -> None:
+    """Step time, samples per second and fraction of the GEMM rate per model; NSTR's regulariser cost; the SIREN
+    step against siren-pytorch. Run on an otherwise idle machine."""
+    from nstr.bench.perf import run
+    from nstr.models import MODELS
+
+    chosen = _names(models, "--models")
+    unknown = [m for m in chosen or () if m not in MODELS]
+    if unknown:
+        raise NstrError(f"unknown model '{unknown[0]}' in --models: choose from {', '.join(sorted(MODELS))}")
+    if siren_steps < 1:
+        raise NstrError(f"--siren-steps must be at least 1, got {siren_steps}")
+    out.mkdir(parents=True, exist_ok=True)
+    for path in run(out, list(chosen) if chosen else None, siren_steps):
+        click.echo(f"wrote {path}")
+
+
 class BenchGroup(click.Group):
-    """Subcommands: one per suite (built from the registry) plus ``report``."""
+    """Subcommands: one per suite (built from the registry) plus ``perf`` and ``report``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         from nstr.bench.suites import SUITES
 
-        return [*SUITES, "report"]
+        return [*SUITES, "perf", "report"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         from nstr.bench.suites import SUITES
 
         if name == "report":
             return report_command
+        if name == "perf":
+            return perf_command
         return _suite_command(name) if name in SUITES else None
 
     def resolve_command(self, ctx: click.Context, args: list[str]):

@@ -36,20 +36,16 @@ def time_to_reach(record: Record, target: float) -> float:
     return math.inf
 
 
-#: Variants of benchmarks/nstr_ablation.py that the ablation claims compare (its rows' "variant").
-PDE_ON, PDE_OFF = "nstr, lambda_pde 0.1 (paper)", "nstr (default: vector, lambda_pde 0)"
-K_SWEEP = (("nstr, K 4", 4), (PDE_OFF, 16), ("nstr, K 64", 64))
+#: Variants of the ablation suite (``nstr bench ablation``, their records' "label") the claims compare.
+PDE_ON, PDE_OFF = "lambda_pde=0.1", "default"
+K_SWEEP = (("K=4", 4), ("K=8", 8), (PDE_OFF, 16), ("K=32", 32), ("K=64", 64))
 #: Where each claim's numbers come from when no ``nstr bench`` suite provides them.
-COMMANDS = {"ablation": ".venv/bin/python benchmarks/nstr_ablation.py",
-            "fresh": ".venv/bin/python benchmarks/fresh_bench.py"}
+COMMANDS = {"fresh": ".venv/bin/python benchmarks/fresh_bench.py"}
 
 
-def ablation_records(standalone: list[dict[str, Any]]) -> list[Record]:
-    """The rows of benchmarks/nstr_ablation.py's result as records (model = variant label)."""
-    from nstr.bench.summary import OK
-
-    return [{"model": row["variant"], "signal": row["signal"], "psnr": row["psnr"], "status": OK}
-            for result in standalone if result.get("benchmark") == "nstr_ablation" for row in result["rows"]]
+def ablation_records(records: list[Record]) -> list[Record]:
+    """The ablation suite's records keyed by variant: ``model`` becomes the variant label."""
+    return [{**r, "model": r.get("label", r["model"])} for r in records]
 
 
 def script_records(standalone: list[dict[str, Any]], benchmark: str) -> list[Record]:
@@ -60,15 +56,10 @@ def script_records(standalone: list[dict[str, Any]], benchmark: str) -> list[Rec
             for row in result["rows"]]
 
 
-def _variant_gap(records: list[Record], model: str, baseline: str) -> list[float]:
-    base = {r["signal"]: r["psnr"] for r in ok(records) if r["model"] == baseline}
-    return [r["psnr"] - base[r["signal"]] for r in ok(records) if r["model"] == model and r["signal"] in base]
-
-
 def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
     """Our counterpart of ``claim`` from its suite's records: (value, text); (None, reason) if unavailable."""
     if claim.measure == "pde_gap":  # what the transport term at the paper's weight adds, per signal
-        gaps = _variant_gap(records, PDE_ON, PDE_OFF)
+        gaps = [a["psnr"] - b["psnr"] for a, b in _pairs(records, PDE_ON, PDE_OFF)]
         if not gaps:
             return None, NOT_MEASURED
         value = statistics.fmean(gaps)
@@ -83,13 +74,13 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
         each = ", ".join(f"{r['signal']} {r[key]:+.2f}" if unit == "dB" else f"{r['signal']} {r[key]:.1f}"
                          for r in ok(records))
         return value, (f"{value:+.2f} dB" if unit == "dB" else f"{value:.1f} x") + f" ({each})"
-    if claim.measure == "k_sweep":
+    if claim.measure == "k_sweep":  # the best gain of any K above 16 over K = 16
         means = {k: [r["psnr"] for r in ok(records) if r["model"] == label] for label, k in K_SWEEP}
-        if not all(means.values()):
+        means = {k: statistics.fmean(v) for k, v in means.items() if v}
+        if 16 not in means or not any(k > 16 for k in means):
             return None, NOT_MEASURED
-        means = {k: statistics.fmean(v) for k, v in means.items()}
         text = ", ".join(f"K {k}: {v:.2f} dB" for k, v in means.items())
-        return means[64] - means[16], text
+        return max(v for k, v in means.items() if k > 16) - means[16], text
     if claim.measure == "psnr":
         mine = [r for r in records if r["model"] == claim.model]
         value, spread = mean_spread(mine, "psnr")
@@ -140,7 +131,7 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
 
     ``standalone``: results of the benchmark scripts (benchmarks/*.py), for claims no suite measures yet.
     """
-    sources = {**suites, "ablation": ablation_records(standalone or []),
+    sources = {**suites, "ablation": ablation_records(suites.get("ablation", [])),
                "fresh": script_records(standalone or [], "fresh_bench")}
     rows = []
     for claim in CLAIMS:

@@ -6,7 +6,7 @@ Two kinds of results live under ``benchmarks/results/``:
   Each suite becomes a section with a summary table (mean over signals and seeds, ± seed std), a PSNR table
   per signal, failed cells, and two PNG plots under ``benchmarks/plots/`` (PSNR against training time and
   against parameter count). The claims ledger compares them with the papers (``nstr.bench.claims``).
-- ``*.json`` directly in the folder: standalone benchmark scripts (``benchmarks/siren_step.py``). Each holds
+- ``*.json`` directly in the folder: standalone benchmarks (``nstr bench perf``, ``benchmarks/*.py``). Each holds
   ``benchmark`` (its name), ``command`` (how to re-run it), ``environment`` (machine and versions), ``rows``
   (a list of flat dicts, one table row each) and optionally ``title``, ``summary`` and ``notes``. Files
   without ``rows`` are skipped.

@@ -32,6 +32,15 @@ ANY_MODEL = "*"
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A named model configuration in a suite that compares settings rather than parameter budgets."""
+
+    label: str  #: short, file-name-friendly name shown in tables (e.g. "lambda_pde=0.1")
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Suite:
     """A named comparison: signals x models (each at its parameter budgets) x seeds, one fit budget."""
 
@@ -47,6 +56,7 @@ class Suite:
     fit: dict[str, Any] = field(default_factory=dict)  #: other FitSettings, the same for every cell
     max_models: int | None = None  #: use only the first N registered models (the quick suite)
     threads: int | None = None  #: torch threads of an in-process fit (None = all); pool workers use 1
+    variants: tuple[Variant, ...] = ()  #: if given, these configurations replace models x budgets
 
 
 @dataclass(frozen=True)
@@ -62,16 +72,20 @@ class Cell:
     fit: dict[str, Any]
     target_params: int | None = None
     expected_params: int | None = None
+    variant: str | None = None
 
     @property
     def label(self) -> str:
+        if self.variant:
+            return self.variant
         return budget_label(self.target_params) if self.target_params else "default"
 
     @property
     def cell_id(self) -> str:
         """File-name-safe id, unique within a suite: <model>-<budget>-<signal>-<size>-s<seed>."""
         stem = re.sub(r"[^A-Za-z0-9_.]+", "_", Path(self.signal).stem) or "signal"
-        return f"{self.model}-{self.label}-{stem}-{self.size or 'full'}-s{self.seed}"
+        label = re.sub(r"[^A-Za-z0-9_.=-]+", "_", self.label)
+        return f"{self.model}-{label}-{stem}-{self.size or 'full'}-s{self.seed}"
 
     def spec(self) -> dict[str, Any]:
         """JSON-normalised description; a stored result counts as done only if its spec is equal."""
@@ -91,6 +105,24 @@ class Overrides:
     full_size: bool = False
     quick: bool = False
 
+
+#: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
+ABLATION_VARIANTS = (
+    Variant("default", "nstr"),
+    Variant("no-sinusoids", "nstr", {"compose": "plain"}),
+    Variant("compose=sum", "nstr", {"compose": "sum"}),
+    *(Variant(f"lambda_pde={w:g}", "nstr", {"lambda_pde": w}) for w in (0.01, 0.1, 1.0)),
+    *(Variant(f"K={k}", "nstr", {"k": k}) for k in (4, 8, 32, 64)),
+    *(Variant(f"decoder_width={w}", "nstr", {"decoder_width": w}) for w in (16, 32, 128)),
+    Variant("one-grid-128x128x8", "nstr", {"levels": 1, "grid_res": 127, "grid_channels": 8}),
+    Variant("levels=4", "nstr", {"levels": 4}),
+    Variant("levels=8", "nstr", {"levels": 8}),
+    Variant("max_res=256", "nstr", {"max_res": 256}),
+    Variant("frozen-basis", "nstr", {"basis_learnable": False}),
+    Variant("no-decoder-features", "nstr", {"decoder_features": False}),
+    Variant("nstr-paper", "nstr-paper"),
+    Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
+)
 
 SUITES: dict[str, Suite] = {
     suite.name: suite
@@ -116,6 +148,12 @@ SUITES: dict[str, Suite] = {
             signals=("astronaut", "camera", "grass"), models=PAPER_MODELS,
             budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000)},
             size=None, max_seconds=30.0, seeds=3, fit={"eval_every": 25, "holdout": 0.1, "batch_size": MINIBATCH},
+        ),
+        Suite(
+            "ablation",
+            "NSTR's switches one at a time against its default at equal wall time, and the same-table hash grid",
+            signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=1,
+            fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
         ),
     )
 }
@@ -209,6 +247,8 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
     models = _chosen_models(suite, o.models)
     fit = _fit_settings(suite, o)
     dims = {name: signal_dims(name) for name in signals}
+    if suite.variants:
+        return _variant_cells(suite, signals, seeds, size, fit, dims, o.models)
     cells = []
     for model in models:
         for target in suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ())):
@@ -216,4 +256,22 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
                 options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
                 cells += [Cell(suite.name, model, signal, seed, size, options, fit, target, params)
                           for seed in range(seeds)]
+    return cells
+
+
+def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | None, fit: dict[str, Any],
+                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None) -> list[Cell]:
+    """Cells of a variant suite, in order variant x signal x seed; --models keeps the variants of those models."""
+    from nstr.bench.sizing import count_params
+    from nstr.models import MODELS
+
+    chosen = [v for v in suite.variants if v.model in MODELS and (models is None or v.model in models)]
+    if not chosen:
+        raise NstrError(f"suite '{suite.name}' has no variants of {', '.join(models or ())}")
+    cells = []
+    for variant in chosen:
+        for signal in signals:
+            params = count_params(variant.model, *dims[signal], variant.options)
+            cells += [Cell(suite.name, variant.model, signal, seed, size, dict(variant.options), fit, None, params,
+                           variant.label) for seed in range(seeds)]
     return cells

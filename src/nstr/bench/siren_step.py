@@ -1,19 +1,20 @@
 """The canonical SIREN training step, ours against the siren-pytorch package, side by side.
 
 256x256 gray `camera`, 3 hidden layers of 256, omega0 30, full batch (65,536 coordinates), Adam lr 1e-4,
-float32. Each variant runs in its own process (allocator settings are per process) for `--steps` steps;
+float32. Each variant runs in its own process (allocator settings are per process) for ``steps`` steps;
 the reported time per step is the mean over all of them, compilation included. Also measures the
 machine's fp32 matrix-multiply rate and the fraction of it that each step achieves.
 
-    .venv/bin/python benchmarks/siren_step.py [--steps 100] [--out benchmarks/results/siren_step.json]
+Part of ``nstr bench perf`` (``nstr.bench.perf``); siren-pytorch comes with the ``dev`` extra.
 """
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import time
 from pathlib import Path
+
+from nstr.errors import NstrError
 
 HIDDEN, LAYERS, SIDE = 256, 3, 256
 VARIANTS = {
@@ -95,26 +96,27 @@ def _run(variant: str, steps: int, queue) -> None:
     queue.put({"seconds_per_step": total / steps, "first_step_seconds": first, "final_loss": final})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/siren_step.json"))
-    args = parser.parse_args()
+def run(steps: int, out: Path, command: str) -> Path:
+    """Time every variant for ``steps`` steps and store the comparison at ``out``."""
+    import importlib.util
+
     import torch
 
     from nstr.bench.report import write_result
 
+    if importlib.util.find_spec("siren_pytorch") is None:
+        raise NstrError("the SIREN comparison needs siren-pytorch: pip install -e '.[dev]' (or siren-pytorch==0.1.7)")
     rate = matmul_rate()
     flops = step_flops()
     rows = []
     ctx = mp.get_context("spawn")
     for label, variant in VARIANTS.items():
         queue = ctx.Queue()
-        proc = ctx.Process(target=_run, args=(variant, args.steps, queue))
+        proc = ctx.Process(target=_run, args=(variant, steps, queue))
         proc.start()
         proc.join()
         if proc.exitcode != 0:
-            raise SystemExit(f"variant '{label}' failed (exit code {proc.exitcode})")
+            raise NstrError(f"SIREN step variant '{label}' failed (exit code {proc.exitcode})")
         result = queue.get()
         result.update(variant=label, gemm_fraction=flops / result["seconds_per_step"] / rate)
         rows.append(result)
@@ -125,17 +127,13 @@ def main() -> None:
         row["relative_to_siren_pytorch"] = row["seconds_per_step"] / theirs
     best = min(rows[1:], key=lambda r: r["seconds_per_step"])
     print(f"matmul rate {rate / 1e9:.0f} GFLOP/s; step = {flops / 1e9:.1f} GFLOP; floor {flops / rate:.3f} s")
-    write_result(
-        args.out, "siren_step", "SIREN canonical training step: nstr against siren-pytorch",
+    return write_result(
+        out, "siren_step", "SIREN canonical training step: nstr against siren-pytorch",
         (f"256x256 camera, 3 x 256 sine layers, omega0 30, full batch, Adam, float32, mean of "
-         f"{args.steps} steps including compilation. Fastest nstr variant: "
+         f"{steps} steps including compilation. Fastest nstr variant: "
          f"{best['relative_to_siren_pytorch']:.2f}x siren-pytorch's step time (target <= 0.5x); "
          f"matrix-multiply floor {flops / rate:.3f} s at the measured {rate / 1e9:.0f} GFLOP/s."),
-        f".venv/bin/python benchmarks/siren_step.py --steps {args.steps}",
-        rows, steps=args.steps, step_gflop=flops / 1e9, matmul_gflops=rate / 1e9, floor_seconds=flops / rate,
+        command, rows, steps=steps, step_gflop=flops / 1e9, matmul_gflops=rate / 1e9, floor_seconds=flops / rate,
         torch_threads=torch.get_num_threads(),
     )
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,112 @@
+"""``nstr bench perf``: how fast each model trains, and how close a step comes to the machine's GEMM rate.
+
+For every registered model sized to the same parameter budget on a 2-D, 3-channel signal, time training
+steps (Adam, the library's own ``training_step``) on a fixed batch of random coordinates, after warm-up,
+and count each step's floating-point work with ``torch.utils.flop_counter.FlopCounterMode`` (matrix
+products and the like; gathers and elementwise work are not counted, so grid models show a low fraction
+by construction). Also: the cost of NSTR's transport and smoothness terms per step (the NSTR issue caps it
+at 1.6x a step without them) and the canonical SIREN step against the siren-pytorch package
+(``nstr.bench.siren_step``). Results are standalone JSON files the report renders.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nstr.bench.siren_step import matmul_rate
+
+BATCH = 16_384
+TARGET_PARAMS = 300_000
+#: NSTR's regularisers at the paper's transport weight, and a smoothness weight.
+REGULARISED = {"lambda_pde": 0.1, "lambda_smooth": 0.01}
+
+
+def _batch(out_dim: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(BATCH, 2, generator=generator) * 2 - 1
+    return x, torch.rand(BATCH, out_dim, generator=generator) * 2 - 1
+
+
+def time_steps(model_name: str, options: dict[str, Any], repeats: int = 10, warmup: int = 3) -> dict[str, float]:
+    """Seconds per training step and FLOPs per step of one model on the fixed batch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from nstr.fit import _optimizer, training_step
+    from nstr.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(model_name, 2, 3, **options)
+    step = training_step(model, _optimizer(model, model.default_lr))
+    x, y = _batch()
+    for _ in range(warmup):
+        step(x, y)
+    with FlopCounterMode(display=False) as counter:
+        step(x, y)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step(x, y)
+    seconds = (time.perf_counter() - start) / repeats
+    return {"params": model.num_params(), "seconds_per_step": seconds, "flops": float(counter.get_total_flops())}
+
+
+def model_rows(models: list[str], rate: float) -> list[dict[str, Any]]:
+    """One row per model at about ``TARGET_PARAMS`` parameters."""
+    from nstr.bench.sizing import size_model
+
+    rows = []
+    for name in models:
+        options, _ = size_model(name, 2, 3, TARGET_PARAMS)
+        timing = time_steps(name, options)
+        rows.append({
+            "model": name, "params": timing["params"], "ms_per_step": timing["seconds_per_step"] * 1e3,
+            "samples_per_second": BATCH / timing["seconds_per_step"], "gflop_per_step": timing["flops"] / 1e9,
+            "gemm_fraction": timing["flops"] / timing["seconds_per_step"] / rate,
+        })
+        print(f"{name:<14} {rows[-1]['ms_per_step']:8.1f} ms/step  {rows[-1]['samples_per_second']:>10,.0f} samples/s"
+              f"  {rows[-1]['gemm_fraction']:.1%} of GEMM", flush=True)
+    return rows
+
+
+def regulariser_cost() -> dict[str, float]:
+    """ms per step of the default NSTR with and without the transport + smoothness terms, and the ratio."""
+    off = time_steps("nstr", {})["seconds_per_step"]
+    on = time_steps("nstr", REGULARISED)["seconds_per_step"]
+    return {"ms_without": off * 1e3, "ms_with": on * 1e3, "ratio": on / off}
+
+
+def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30) -> list[Path]:
+    """Measure everything and write ``perf.json`` and ``siren_step.json`` into ``out_dir``."""
+    from nstr.bench import siren_step
+    from nstr.bench.report import write_result
+    from nstr.models import MODELS
+
+    chosen = models or [name for name, cls in MODELS.items() if _accepts_2d(cls)]
+    rate = matmul_rate()
+    rows = model_rows(chosen, rate)
+    cost = regulariser_cost()
+    print(f"NSTR transport + smoothness terms: {cost['ms_with']:.1f} against {cost['ms_without']:.1f} ms/step "
+          f"({cost['ratio']:.2f}x; target <= 1.6x)", flush=True)
+    command = "nstr bench perf" + (f" --models {','.join(models)}" if models else "")
+    perf = write_result(
+        Path(out_dir) / "perf.json", "perf", "Training speed per model (2-D, 3 channels, ~300k parameters)",
+        (f"Adam steps on a fixed batch of {BATCH:,} random coordinates after warm-up, all torch threads. "
+         f"FLOPs counted by torch's FlopCounterMode (matrix products; gathers and elementwise work are not "
+         f"counted), as a fraction of the measured {rate / 1e9:.0f} GFLOP/s fp32 matrix-multiply rate. "
+         f"NSTR's transport + smoothness terms (lambda_pde 0.1, lambda_smooth 0.01) cost {cost['ratio']:.2f}x a "
+         f"step without them ({cost['ms_with']:.1f} against {cost['ms_without']:.1f} ms; target <= 1.6x)."),
+        command, rows, matmul_gflops=rate / 1e9, regulariser_cost=cost,
+    )
+    siren = siren_step.run(siren_steps, Path(out_dir) / "siren_step.json", command)
+    return [perf, siren]
+
+
+def _accepts_2d(cls) -> bool:
+    try:
+        cls(2, 3)
+    except (ValueError, TypeError):
+        return False
+    return True
