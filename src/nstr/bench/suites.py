@@ -114,6 +114,8 @@ ABLATION_VARIANTS = (
     *(Variant(f"lambda_pde={w:g}", "nstr", {"lambda_pde": w}) for w in (0.01, 0.1, 1.0)),
     *(Variant(f"K={k}", "nstr", {"k": k}) for k in (4, 8, 32, 64)),
     *(Variant(f"decoder_width={w}", "nstr", {"decoder_width": w}) for w in (16, 32, 128)),
+    *(Variant(f"decoder_layers={n}", "nstr", {"decoder_layers": n}) for n in (1, 3)),
+    *(Variant(f"basis_sigma={s:g}", "nstr", {"basis_sigma": s}) for s in (2.0, 32.0)),
     Variant("one-grid-128x128x8", "nstr", {"levels": 1, "grid_res": 127, "grid_channels": 8}),
     Variant("levels=4", "nstr", {"levels": 4}),
     Variant("levels=8", "nstr", {"levels": 8}),

@@ -45,7 +45,7 @@ class NSTRConfig(ModelConfig):
     spectral_width: int = option(64, "width of H_psi, the spectral-field MLP")
     spectral_layers: int = option(1, "hidden layers of H_psi")
     decoder_width: int = option(64, "width of the decoder g_phi")
-    decoder_layers: int = option(3, "hidden layers of the decoder g_phi")
+    decoder_layers: int = option(2, "hidden layers of the decoder g_phi (2 hidden = the paper's 3 linear layers)")
     decoder_features: bool = option(True, "also feed the grid features z(x) to the decoder")
     flow_width: int = option(64, "width of the transport network F_theta")
     flow_layers: int = option(2, "hidden layers of F_theta")
