@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from nstr.bench.cli import bench_command
@@ -308,3 +309,17 @@ def test_perf_command_rejects_bad_input(tmp_path):
     assert main(["bench", "perf", "--models", "nope", "--out", str(tmp_path)]) == 2
     assert main(["bench", "perf", "--siren-steps", "0", "--out", str(tmp_path)]) == 2
     assert not any(tmp_path.iterdir())
+
+
+def test_dinr_suite_matches_parameters_and_adds_noise():
+    from nstr.bench.runner import load_cell_signal
+    from nstr.bench.suites import DINR_PARAMS, expand
+
+    cells = expand("dinr")
+    matched = [c for c in cells if c.target_params == DINR_PARAMS]
+    assert {c.model for c in matched} >= {"siren", "dinr-siren", "ffn", "dinr-ffn"}
+    assert all(abs(c.expected_params - DINR_PARAMS) <= 0.05 * DINR_PARAMS for c in matched)
+    noisy = next(c for c in cells if c.label == "dinr-siren,ke=0,noise=0.3")
+    assert noisy.signal == "camera" and noisy.options["ke_weight"] == 0.0
+    signal = load_cell_signal(noisy)
+    assert signal.noise == 0.3 and not torch.equal(signal.values, signal.clean)

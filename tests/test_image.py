@@ -8,7 +8,7 @@ import torch
 
 from nstr.errors import NstrError
 from nstr.pngio import decode_png, encode_png
-from nstr.signals import Image
+from nstr.signals import Image, load_signal
 from nstr.signals.image import parse_size, pixel_centres
 
 
@@ -129,3 +129,17 @@ def test_bad_files_give_one_line_errors(tmp_path):
         message = str(info.value)
         assert phrase in message, (name, message)
         assert "\n" not in message
+
+
+def test_noise_trains_on_a_noisy_target_and_scores_the_clean_image(tmp_path):
+    clean = Image("camera", resize=(64, 64))
+    noisy = Image("camera", resize=(64, 64), noise=0.1, noise_seed=3)
+    residual = noisy.values - clean.values
+    assert abs(residual.std().item() - 0.2) < 0.01  # 10 % of the 2-wide normalised range
+    assert torch.equal(noisy.clean, clean.values)
+    scores = noisy.metrics(clean.values)  # predicting the clean image exactly is perfect denoising
+    assert scores["psnr"] > 90 and scores["psnr_noisy_target"] < 25
+    again = load_signal(noisy.spec(tmp_path), tmp_path)
+    assert torch.equal(again.values, noisy.values)
+    with pytest.raises(NstrError, match="noise"):
+        Image("camera", noise=-0.1)

@@ -39,6 +39,9 @@ def time_to_reach(record: Record, target: float) -> float:
 #: Variants of the ablation suite (``nstr bench ablation``, their records' "label") the claims compare.
 PDE_ON, PDE_OFF = "lambda_pde=0.1", "default"
 K_SWEEP = (("K=4", 4), ("K=8", 8), (PDE_OFF, 16), ("K=32", 32), ("K=64", 64))
+#: Variants of the dinr suite the DINR claims compare: (dynamical, static) and (kinetic term on, off).
+DINR_PAIRS = (("dinr-siren", "siren"), ("dinr-ffn", "ffn"))
+DINR_NOISE_PAIRS = (("dinr-siren,ke=0.1,noise=0.3", "dinr-siren,ke=0,noise=0.3"),)
 #: Where each claim's numbers come from when no ``nstr bench`` suite provides them.
 COMMANDS = {"fresh": ".venv/bin/python benchmarks/fresh_bench.py"}
 
@@ -81,6 +84,26 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
             return None, NOT_MEASURED
         text = ", ".join(f"K {k}: {v:.2f} dB" for k, v in means.items())
         return max(v for k, v in means.items() if k > 16) - means[16], text
+    if claim.measure in ("snr_gap", "chamfer_reduction"):
+        key = "snr" if claim.measure == "snr_gap" else "chamfer"
+        pairs = [(a, b) for a, b in _pairs(records, claim.model, claim.baseline) if key in a and key in b]
+        if not pairs:
+            return None, NOT_MEASURED
+        if key == "snr":
+            values = [a["snr"] - b["snr"] for a, b in pairs]
+            value = statistics.fmean(values)
+            return value, f"{value:+.2f} dB ({len(values)} paired fits)"
+        values = [100 * (1 - a["chamfer"] / b["chamfer"]) for a, b in pairs if b["chamfer"] > 0]
+        value = statistics.fmean(values)
+        return value, f"{value:.0f} % lower ({len(values)} paired fits; negative = higher)"
+    if claim.measure in ("mse_reduction", "noise_mse_reduction"):
+        comparisons = DINR_PAIRS if claim.measure == "mse_reduction" else DINR_NOISE_PAIRS
+        found = [(f"{model} vs {base}", 100 * (1 - 10 ** ((b["psnr"] - a["psnr"]) / 10)))
+                 for model, base in comparisons for a, b in _pairs(records, model, base)]
+        if not found:
+            return None, NOT_MEASURED
+        best = max(v for _, v in found)
+        return best, f"up to {best:.0f} % (" + ", ".join(f"{name} {v:.0f} %" for name, v in found) + ")"
     if claim.measure == "psnr":
         mine = [r for r in records if r["model"] == claim.model]
         value, spread = mean_spread(mine, "psnr")
@@ -132,6 +155,7 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     ``standalone``: results of the benchmark scripts (benchmarks/*.py), for claims no suite measures yet.
     """
     sources = {**suites, "ablation": ablation_records(suites.get("ablation", [])),
+               "dinr": ablation_records(suites.get("dinr", [])),
                "fresh": script_records(standalone or [], "fresh_bench")}
     rows = []
     for claim in CLAIMS:

@@ -62,7 +62,8 @@ def _header(cell: Cell) -> dict[str, Any]:
     return {
         "suite": cell.suite, "cell_id": cell.cell_id, "status": FAILED, "model": cell.model,
         "label": cell.label, "target_params": cell.target_params, "signal": cell.signal, "size": cell.size,
-        "seed": cell.seed, "options": dict(cell.options), "fit": dict(cell.fit), "spec": cell.spec(),
+        "seed": cell.seed, "options": dict(cell.options), "signal_options": dict(cell.signal_options),
+        "fit": dict(cell.fit), "spec": cell.spec(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -87,13 +88,14 @@ def load_cell_signal(cell: Cell):
     """The cell's signal, images scaled so the longer side is ``cell.size`` (never upsampled)."""
     from nstr.signals import load_signal
 
-    signal = load_signal(cell.signal)
+    options = dict(cell.signal_options)
+    signal = load_signal(cell.signal, **options)
     shape = signal.shape
     if cell.size is None or signal.kind != "image" or max(shape) <= cell.size:
         return signal
     scale = cell.size / max(shape)
     resize = tuple(max(2, round(side * scale)) for side in shape)
-    return load_signal(cell.signal, resize=resize)
+    return load_signal(cell.signal, resize=resize, **options)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -42,6 +42,11 @@ SIZERS: dict[str, Sizer] = {
     "hashgrid": Sizer(Knob("log2_table", 4, 24), fine=Knob("levels", 2, 32)),
     "nstr": Sizer(Knob("log2_table", 4, 24), fine=Knob("levels", 2, 32)),
     "nstr-paper": Sizer(Knob("grid_channels", 1, 1024)),
+    # DINR grows with its state width; the Fourier encoding follows it (mapping 0 = hidden) because a fixed
+    # encoding loses its projection where the widths meet, and the count would dip there.
+    "dinr": Sizer(Knob("hidden", 4, 2048), fixed={"mapping": 0}),
+    "dinr-ffn": Sizer(Knob("hidden", 4, 2048), fixed={"mapping": 0}),
+    "dinr-siren": Sizer(Knob("hidden", 4, 2048)),
 }
 FALLBACK = Sizer(Knob("hidden", 4, 2048))
 #: A budget is matched when the parameter count is within this fraction of the target.

@@ -38,6 +38,9 @@ class Variant:
     label: str  #: short, file-name-friendly name shown in tables (e.g. "lambda_pde=0.1")
     model: str
     options: dict[str, Any] = field(default_factory=dict)
+    target_params: int | None = None  #: size the model to this many parameters (None: options as given)
+    signal_options: dict[str, Any] = field(default_factory=dict)  #: e.g. {"noise": 0.1} for images
+    signals: tuple[str, ...] | None = None  #: only these of the suite's signals (None: all)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Cell:
     target_params: int | None = None
     expected_params: int | None = None
     variant: str | None = None
+    signal_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -126,6 +130,24 @@ ABLATION_VARIANTS = (
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 
+#: DINR against its static counterparts at matched parameters; denoising with the kinetic term on and off;
+#: solver and step count. Noise is Gaussian with std a fraction of the value range, scored on the clean image.
+DINR_PARAMS = 150_000
+DINR_VARIANTS = (
+    *(Variant(name, name, target_params=DINR_PARAMS) for name in ("siren", "dinr-siren", "ffn", "dinr-ffn")),
+    *(Variant(f"{name}{tag},noise={noise:g}", name, options, DINR_PARAMS, {"noise": noise}, ("camera",))
+      for noise in (0.1, 0.2, 0.3)
+      for name, options, tag in (("siren", {}, ""), ("dinr-siren", {}, ",ke=0.1"),
+                                 ("dinr-siren", {"ke_weight": 0.0}, ",ke=0"))),
+    *(Variant(f"dinr-siren,{solver},steps={steps}", "dinr-siren", {"solver": solver, "ode_steps": steps},
+              DINR_PARAMS, signals=("camera",))
+      for solver, steps in (("euler", 4), ("euler", 24), ("rk4", 4), ("rk4", 12))),
+    Variant("dinr-siren,dopri5", "dinr-siren", {"solver": "dopri5"}, DINR_PARAMS, signals=("camera",)),
+    # The paper's open question: dynamics on top of a stronger encoding (NSTR's spectral features).
+    Variant("dinr,embedding=nstr", "dinr", {"embedding": "nstr", "hidden": 64, "blocks": 2, "log2_table": 12}),
+    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}),
+)
+
 SUITES: dict[str, Suite] = {
     suite.name: suite
     for suite in (
@@ -156,6 +178,21 @@ SUITES: dict[str, Suite] = {
             "NSTR's switches one at a time against its default at equal wall time, and the same-table hash grid",
             signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=1,
             fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
+        ),
+        Suite(
+            "dinr",
+            "DINR against static SIREN / Fourier MLP at matched parameters and equal time; noise; solvers",
+            signals=("astronaut", "camera"), models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0,
+            seeds=1, fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS,
+        ),
+        Suite(
+            "audio",
+            "NSTR section 5.4 analogue: SNR of waveforms (speech, stereo chime, linear chirp) at equal wall time "
+            "and 50k parameters, fewer than the real clips' samples (so no model can store them)",
+            signals=("../shared/data/audio/speech_front_center.wav", "../shared/data/audio/chime_complete.wav",
+                     "chirp"),
+            models=PAPER_MODELS, budgets={ANY_MODEL: (50_000,)},
+            size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": 4096},
         ),
     )
 }
@@ -273,7 +310,13 @@ def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | Non
     cells = []
     for variant in chosen:
         for signal in signals:
-            params = count_params(variant.model, *dims[signal], variant.options)
-            cells += [Cell(suite.name, variant.model, signal, seed, size, dict(variant.options), fit, None, params,
-                           variant.label) for seed in range(seeds)]
+            if variant.signals is not None and signal not in variant.signals:
+                continue
+            options = {**signal_model_defaults(signal, variant.model), **variant.options}
+            if variant.target_params:
+                options, params = size_model(variant.model, *dims[signal], variant.target_params, options)
+            else:
+                params = count_params(variant.model, *dims[signal], options)
+            cells += [Cell(suite.name, variant.model, signal, seed, size, options, fit, variant.target_params, params,
+                           variant.label, dict(variant.signal_options)) for seed in range(seeds)]
     return cells

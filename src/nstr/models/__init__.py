@@ -1,6 +1,7 @@
 """Coordinate networks. Importing this package registers every built-in model by name."""
 
 from nstr.models.base import Field, ModelConfig, option
+from nstr.models.dinr import DINR, DINRFFN, DINRConfig, DINRFFNConfig, DINRSiren, DINRSirenConfig
 from nstr.models.ffn import FourierMLP, FourierMLPConfig
 from nstr.models.hashgrid import HashGridConfig, HashGridField
 from nstr.models.nstr import NSTR, NSTRConfig, NSTRPaper, NSTRPaperConfig
@@ -11,4 +12,5 @@ __all__ = [
     "Field", "ModelConfig", "option", "MODELS", "build_model", "model_class", "register",
     "SIREN", "SIRENConfig", "FourierMLP", "FourierMLPConfig", "HashGridField", "HashGridConfig",
     "NSTR", "NSTRConfig", "NSTRPaper", "NSTRPaperConfig",
+    "DINR", "DINRConfig", "DINRFFN", "DINRFFNConfig", "DINRSiren", "DINRSirenConfig",
 ]

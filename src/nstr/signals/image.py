@@ -142,7 +142,10 @@ class Image(Signal):
     kind = "image"
     suffixes = IMAGE_SUFFIXES
 
-    def __init__(self, source: str | Path | np.ndarray, resize: tuple[int, int] | None = None):
+    def __init__(self, source: str | Path | np.ndarray, resize: tuple[int, int] | None = None, noise: float = 0.0,
+                 noise_seed: int = 0):
+        """``noise``: train on the image plus Gaussian noise of this standard deviation, as a fraction of the
+        value range (0.1 = 10 %), drawn with ``noise_seed``; metrics score the clean image (denoising)."""
         self._array: np.ndarray | None = None
         if isinstance(source, np.ndarray):
             self.source, array = "<array>", source
@@ -161,10 +164,17 @@ class Image(Signal):
 
             unit = sk_resize(unit, resize, order=1, anti_aliasing=True)
         self.resize = resize
+        if not (np.isfinite(noise) and noise >= 0):
+            raise NstrError(f"noise must be a fraction >= 0 of the value range, got {noise}")
+        self.noise, self.noise_seed = float(noise), int(noise_seed)
         h, w, c = unit.shape
         self.format = ImageFormat(h, w, c, array.dtype.name, lo, hi, squeeze)
         self.coords = pixel_centres(h, w)
-        self.values = torch.from_numpy((unit.reshape(-1, c) * 2 - 1).astype(np.float32))
+        self.clean = torch.from_numpy((unit.reshape(-1, c) * 2 - 1).astype(np.float32))
+        self.values = self.clean
+        if self.noise > 0:  # std in normalised units: the range [-1, 1] is 2 wide
+            generator = torch.Generator().manual_seed(self.noise_seed)
+            self.values = self.clean + torch.randn(self.clean.shape, generator=generator) * (2 * self.noise)
 
     @staticmethod
     def _validate(array: np.ndarray, source: str) -> np.ndarray:
@@ -198,7 +208,7 @@ class Image(Signal):
         path = spec["source"]
         if run_dir is not None and path not in BUILTIN_IMAGES and not Path(path).is_absolute():
             path = str(Path(run_dir) / path)
-        return cls(path, resize=resize)
+        return cls(path, resize=resize, noise=spec.get("noise", 0.0), noise_seed=spec.get("noise_seed", 0))
 
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
         source = self.source
@@ -209,7 +219,10 @@ class Image(Signal):
             np.save(Path(run_dir) / source, self._array)
         elif source not in BUILTIN_IMAGES:
             source = str(Path(source).resolve())
-        return {"kind": self.kind, "source": source, "resize": self.resize, "format": asdict(self.format)}
+        spec = {"kind": self.kind, "source": source, "resize": self.resize, "format": asdict(self.format)}
+        if self.noise > 0:
+            spec.update(noise=self.noise, noise_seed=self.noise_seed)
+        return spec
 
     def grid(self, height: int, width: int) -> torch.Tensor:
         """Coordinates at which to decode the image at another resolution."""
@@ -224,8 +237,12 @@ class Image(Signal):
         return psnr((pred.clamp(-1, 1) + 1) / 2, (target + 1) / 2)
 
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:
-        recon, target = self.to_unit_image(pred), self.to_unit_image(self.values)
-        return {"psnr": self.psnr(pred, self.values), "ssim": ssim(recon, target)}
+        """PSNR and SSIM against the clean image (with ``noise``, also PSNR against the noisy training target)."""
+        recon, target = self.to_unit_image(pred), self.to_unit_image(self.clean)
+        scores = {"psnr": self.psnr(pred, self.clean), "ssim": ssim(recon, target)}
+        if self.noise > 0:
+            scores["psnr_noisy_target"] = self.psnr(pred, self.values)
+        return scores
 
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
         from nstr.viz import save_error_map, save_png
@@ -235,7 +252,7 @@ class Image(Signal):
         if np.dtype(self.format.dtype) not in (np.uint8, np.uint16):
             np.save(out_dir / "recon.npy", native)  # the exact dtype, which PNG cannot hold
             written.append(out_dir / "recon.npy")
-        error = np.abs(self.to_unit_image(pred) - self.to_unit_image(self.values)).mean(axis=2)
+        error = np.abs(self.to_unit_image(pred) - self.to_unit_image(self.clean)).mean(axis=2)
         written.append(save_error_map(out_dir / "error.png", error))
         return written
 

@@ -1,0 +1,287 @@
+"""DINR: dynamical implicit neural representations (arXiv 2511.21787), after the official code's architecture.
+
+    z(0) = embedding(x)                       Fourier features, a SIREN first layer, or NSTR's spectral features
+    dz/dt = F(z, t),  t in [0, t1]            time-conditioned residual blocks (Euler, RK4 or dopri5)
+    f(x) = W z(t1) + b                        linear decoder
+    loss = task + ke_weight * 0.5 int mean(F^2) dt      (kinetic energy; see nstr.ode for each solver's estimate)
+
+The vector field concatenates t to the state once, runs residual blocks at width hidden + 1 and maps back
+with Linear(hidden + 1 -> hidden), as the official code does. Blocks, by ``activation``:
+
+* gelu / relu / silu (Dynamical FFNet): h + Dropout(Linear(Dropout(act(Linear(LayerNorm(h)))))); the official
+  block applies its dropout after the activation and again after the second Linear.
+* sine (Dynamical SIREN): h + sin(w Linear(sin(w Linear(h)))), SIREN's hidden initialisation, no LayerNorm.
+
+Dropout is a training regulariser of the loss, not part of the field: ``forward`` (and ``predict``) is
+always the deterministic function, and only ``loss_terms`` in training mode drops units. That keeps
+f(x) a function (twice differentiable, reproducible) for every other use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nstr.encodings import FourierFeatures
+from nstr.models.base import Field, ModelConfig, option
+from nstr.models.nstr import NSTR
+from nstr.models.registry import register
+from nstr.ode import ADAPTIVE, SOLVERS, kinetic_energy, odeint_adaptive, odeint_fixed
+
+EMBEDDINGS = ("ffn", "siren", "nstr")
+FIELD_ACTIVATIONS = ("gelu", "relu", "silu", "sine")
+
+
+@dataclass(frozen=True)
+class DINRConfig(ModelConfig):
+    embedding: str = option("ffn", "z(0) from: ffn (Fourier features), siren (a sine first layer), nstr "
+                                   "(NSTR's grid + modulated sinusoids)")
+    hidden: int = option(256, "width of the latent state z")
+    blocks: int = option(3, "residual blocks in the vector field")
+    activation: str = option("gelu", "vector-field blocks: gelu, relu or silu (LayerNorm residual blocks) or sine "
+                                     "(SIREN residual pairs)")
+    dropout: float = option(0.1, "dropout in the vector-field blocks while training (0 with dopri5)")
+    mapping: int = option(256, "Fourier encoding width, even (mapping/2 frequencies, sin and cos); 0 = hidden; "
+                               "a Linear maps it to hidden unless the two are equal")
+    sigma: float = option(10.0, "std of the Fourier frequencies, cycles per unit of x on [-1, 1] (official 10, "
+                                "whose coordinates are also on [-1, 1])")
+    omega0: float = option(30.0, "frequency scale of the SIREN embedding")
+    omega_hidden: float = option(30.0, "frequency scale of sine blocks")
+    k: int = option(16, "NSTR embedding: number of basis frequencies K")
+    levels: int = option(16, "NSTR embedding: grid levels")
+    log2_table: int = option(13, "NSTR embedding: entries per hashed grid level, log2")
+    grid_lr_scale: float = option(10.0, "NSTR embedding: grid features learn at this multiple of the learning "
+                                        "rate (10 x 1e-3 = the hash grid's 1e-2)")
+    solver: str = option("euler", "ODE solver: euler (official), rk4 or dopri5 (adaptive)")
+    ode_steps: int = option(12, "fixed solver steps over [0, t1] (euler, rk4)")
+    t1: float = option(1.0, "integration time T")
+    ke_weight: float = option(0.1, "weight lambda of the kinetic-energy term (official 0.1 for images)")
+    rtol: float = option(1e-3, "dopri5 relative tolerance")
+    atol: float = option(1e-4, "dopri5 absolute tolerance")
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("embedding", EMBEDDINGS), ("activation", FIELD_ACTIVATIONS), ("solver", SOLVERS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
+        if self.ode_steps < 1:
+            raise ValueError(f"ode_steps must be >= 1 (fixed solver steps over [0, t1]), got {self.ode_steps}")
+        if self.hidden < 1 or self.blocks < 0 or self.k < 1 or self.levels < 1:
+            raise ValueError("hidden, k and levels must be >= 1 and blocks >= 0")
+        if self.mapping < 0 or self.mapping % 2:
+            raise ValueError(f"mapping must be an even number >= 0 (0 = hidden), got {self.mapping}")
+        for name in ("sigma", "omega0", "omega_hidden", "t1", "rtol", "atol", "grid_lr_scale"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be positive and finite, got {value}")
+        if not (math.isfinite(self.ke_weight) and self.ke_weight >= 0):
+            raise ValueError(f"ke_weight must be a finite number >= 0, got {self.ke_weight}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.solver == ADAPTIVE and self.dropout > 0:
+            raise ValueError("dopri5 needs a deterministic field: a random dropout mask at every evaluation "
+                             "defeats its step-size control; pass dropout 0 (--dropout 0)")
+
+
+# -- building blocks ----------------------------------------------------------------------------------
+
+
+def _siren_uniform_(layer: nn.Linear, omega: float) -> nn.Linear:
+    """SIREN's hidden-layer init: weights U(-sqrt(6/n)/omega, sqrt(6/n)/omega), biases PyTorch's default."""
+    bound = math.sqrt(6 / layer.in_features) / omega
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound)
+    return layer
+
+
+class SineEmbedding(nn.Module):
+    """x -> sin(omega0 (W x + b)), SIREN's first layer and its init W ~ U(-1/d, 1/d)."""
+
+    def __init__(self, in_dim: int, width: int, omega0: float):
+        super().__init__()
+        self.linear, self.omega0 = nn.Linear(in_dim, width), omega0
+        with torch.no_grad():
+            self.linear.weight.uniform_(-1 / in_dim, 1 / in_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.omega0 * self.linear(x))
+
+
+class FourierEmbedding(nn.Module):
+    """x -> [sin(2 pi x B), cos(2 pi x B)] (``nstr.encodings.FourierFeatures``), then Linear to the state width
+    unless the encoding already has that width (the official code skips the projection then)."""
+
+    def __init__(self, in_dim: int, width: int, mapping: int, sigma: float):
+        super().__init__()
+        self.features = FourierFeatures(in_dim, mapping // 2, sigma)
+        self.project = nn.Identity() if mapping == width else nn.Linear(mapping, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.features(x))
+
+
+class NormResidualBlock(nn.Module):
+    """h + Dropout(Linear(Dropout(act(Linear(LayerNorm(h)))))) (Dynamical FFNet's block)."""
+
+    def __init__(self, width: int, activation: str):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.first, self.second = nn.Linear(width, width), nn.Linear(width, width)
+        self.act = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}[activation]()
+
+    def forward(self, h: torch.Tensor, dropout: float) -> torch.Tensor:
+        out = F.dropout(self.act(self.first(self.norm(h))), dropout, training=dropout > 0)
+        return h + F.dropout(self.second(out), dropout, training=dropout > 0)
+
+
+class SineResidualBlock(nn.Module):
+    """h + sin(w Linear(sin(w Linear(h)))) with SIREN's hidden init (Dynamical SIREN's block)."""
+
+    def __init__(self, width: int, omega: float):
+        super().__init__()
+        self.first = _siren_uniform_(nn.Linear(width, width), omega)
+        self.second = _siren_uniform_(nn.Linear(width, width), omega)
+        self.omega = omega
+
+    def forward(self, h: torch.Tensor, dropout: float) -> torch.Tensor:
+        out = F.dropout(torch.sin(self.omega * self.first(h)), dropout, training=dropout > 0)
+        return h + F.dropout(torch.sin(self.omega * self.second(out)), dropout, training=dropout > 0)
+
+
+class VectorField(nn.Module):
+    """F(z, t): [z, t] -> residual blocks at width + 1 -> Linear(width + 1 -> width)."""
+
+    def __init__(self, width: int, blocks: int, activation: str, omega: float):
+        super().__init__()
+        make = (lambda: SineResidualBlock(width + 1, omega)) if activation == "sine" else (
+            lambda: NormResidualBlock(width + 1, activation))
+        self.blocks = nn.ModuleList(make() for _ in range(blocks))
+        self.out = nn.Linear(width + 1, width)
+
+    def forward(self, t: float | torch.Tensor, z: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+        h = torch.cat([z, z.new_ones(z.shape[0], 1) * t], dim=1)
+        for block in self.blocks:
+            h = block(h, dropout)
+        return self.out(h)
+
+
+# -- the model -----------------------------------------------------------------------------------------
+
+
+@register("dinr")
+class DINR(Field):
+    """z(0) = embedding(x), dz/dt = F(z, t) over [0, t1], f(x) = Linear(z(t1)); kinetic-energy regulariser.
+
+    Defaults are the official Dynamical FFNet image preset (``dinr-ffn``); ``dinr-siren`` is the Dynamical
+    SIREN preset. ``embedding="nstr"`` starts the flow from NSTR's spectral features (the paper's open
+    question on positional encodings): an ``NSTR`` field with no hidden decoder layers is exactly
+    Linear([S_i(x) sin(omega_i.x + b_i), grid features]) -> hidden, so the embedding reuses it whole.
+
+    Optimiser: the official code trains with AdamW (lr 1e-3, weight decay 1e-5) and ReduceLROnPlateau; our
+    fit uses Adam with a cosine schedule for every model, so ``default_lr`` keeps the official 1e-3 (the
+    decay of 1e-5 is negligible at these step counts and plateau detection needs epochs a budgeted fit
+    does not have).
+    """
+
+    Config = DINRConfig
+    default_lr = 1e-3
+
+    def __init__(self, in_dim: int, out_dim: int, config: DINRConfig | None = None, **options: Any):
+        super().__init__(in_dim, out_dim, config, **options)
+        cfg: DINRConfig = self.config
+        if cfg.embedding == "ffn":
+            self.embedding = FourierEmbedding(in_dim, cfg.hidden, cfg.mapping or cfg.hidden, cfg.sigma)
+        elif cfg.embedding == "siren":
+            self.embedding = SineEmbedding(in_dim, cfg.hidden, cfg.omega0)
+        else:
+            self.embedding = NSTR(in_dim, cfg.hidden, k=cfg.k, levels=cfg.levels, log2_table=cfg.log2_table,
+                                  decoder_layers=0)
+        self.field = VectorField(cfg.hidden, cfg.blocks, cfg.activation, cfg.omega_hidden)
+        self.decoder = nn.Linear(cfg.hidden, out_dim)
+        if cfg.activation == "sine":  # the official Dynamical SIREN gives its decoder SIREN's init
+            _siren_uniform_(self.decoder, cfg.omega_hidden)
+
+    def integrate(self, x: torch.Tensor, dropout: float = 0.0, energy: bool = True
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(f(x) [N, out_dim], KE or None): one integration gives the prediction and the unweighted kinetic
+        energy 0.5 int mean(F^2) dt (nstr.ode explains each solver's estimate). dopri5 always carries the
+        energy as a state, so its prediction does not depend on ``energy``."""
+        cfg: DINRConfig = self.config
+        z0 = self.embedding(x)
+
+        def field(t: float | torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+            return self.field(t, z, dropout)
+
+        if cfg.solver == ADAPTIVE:
+            z1, ke = odeint_adaptive(field, z0, 0.0, cfg.t1, rtol=cfg.rtol, atol=cfg.atol)
+        else:
+            z1, evaluations = odeint_fixed(field, z0, 0.0, cfg.t1, cfg.ode_steps, cfg.solver)
+            ke = kinetic_energy(evaluations) if energy else None
+        return self.decoder(z1), ke
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic field (no dropout in any mode)."""
+        return self.integrate(x, energy=False)[0]
+
+    def _train_dropout(self) -> float:
+        return self.config.dropout if self.training else 0.0
+
+    def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Squared error and the weighted kinetic energy from a single integration (with dropout in training)."""
+        weight = self.config.ke_weight
+        pred, ke = self.integrate(x, self._train_dropout(), energy=weight > 0)
+        terms = {"task": torch.mean((pred - target) ** 2)}
+        if weight > 0:
+            terms["ke"] = weight * ke
+        return terms
+
+    def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"ke": ke_weight * KE} at ``x`` for signals with their own task loss (costs one more integration;
+        ``loss_terms`` avoids it). Empty when ke_weight is 0."""
+        weight = self.config.ke_weight
+        if weight == 0:
+            return {}
+        return {"ke": weight * self.integrate(x, self._train_dropout())[1]}
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """With the NSTR embedding its grid table learns at ``grid_lr_scale`` times the rate; else one group."""
+        if self.config.embedding != "nstr":
+            return super().param_groups()
+        table = self.embedding.grid.table
+        rest = [p for p in self.parameters() if p is not table]
+        return [{"params": [table], "lr_scale": self.config.grid_lr_scale}, {"params": rest, "lr_scale": 1.0}]
+
+
+@dataclass(frozen=True)
+class DINRFFNConfig(DINRConfig):
+    """The official Dynamical FFNet image preset (Kodak): mapping 256, hidden 256, 3 GELU blocks, dropout 0.1,
+    sigma 10, 12 Euler steps, lambda 0.1; the generic ``dinr`` shares these defaults."""
+
+
+@register("dinr-ffn")
+class DINRFFN(DINR):
+    """Dynamical FFNet: Fourier features, LayerNorm GELU residual blocks with dropout."""
+
+    Config = DINRFFNConfig
+
+
+@dataclass(frozen=True)
+class DINRSirenConfig(DINRConfig):
+    """The official Dynamical SIREN image preset (Kodak): hidden 192, 2 sine blocks, omega 30, no dropout."""
+
+    embedding: str = option("siren", "z(0) from: ffn, siren or nstr")
+    hidden: int = option(192, "width of the latent state z")
+    blocks: int = option(2, "residual blocks (pairs of sine layers) in the vector field")
+    activation: str = option("sine", "vector-field blocks: sine (SIREN residual pairs), gelu, relu or silu")
+    dropout: float = option(0.0, "dropout in the vector-field blocks while training")
+
+
+@register("dinr-siren")
+class DINRSiren(DINR):
+    """Dynamical SIREN: a sine first layer, then residual pairs of sine layers as the vector field."""
+
+    Config = DINRSirenConfig
