@@ -323,3 +323,28 @@ def test_dinr_suite_matches_parameters_and_adds_noise():
     assert noisy.signal == "camera" and noisy.options["ke_weight"] == 0.0
     signal = load_cell_signal(noisy)
     assert signal.noise == 0.3 and not torch.equal(signal.values, signal.clean)
+
+
+def test_ledger_measures_audio_shape_and_dinr_claims():
+    from nstr.bench.ledger import ledger_rows
+
+    def rec(model, label=None, **metrics):
+        return {"model": model, "label": label or model, "signal": "s", "size": None, "seed": 0, "status": "ok",
+                **metrics}
+
+    suites = {
+        "audio": [rec("nstr", snr=20.0), rec("siren", snr=15.0)],
+        "sdf": [rec("nstr", chamfer_p2s=0.6e-4, chamfer=1.5e-3), rec("siren", chamfer_p2s=1e-4, chamfer=1.5e-3)],
+        "dinr": [rec("dinr-siren", psnr=33.0), rec("siren", psnr=30.0),  # MSE ratio 10^-0.3: 50 % lower
+                 rec("dinr-siren", "dinr-siren,ke=0.1,noise=0.3", psnr=25.0),
+                 rec("dinr-siren", "dinr-siren,ke=0,noise=0.3", psnr=25.0)],
+    }
+    ledger = {r["claim"]: r for r in ledger_rows(suites, [])}
+    audio = ledger["audio: SNR over SIREN"]
+    assert audio["verdict"] == "holds" and "+5.00 dB" in audio["ours"]
+    shape = ledger["SDF: Chamfer distance lower than SIREN"]
+    assert shape["verdict"] == "holds" and "40 % lower" in shape["ours"]
+    dinr = ledger["MSE lower than static INRs (up to)"]
+    assert dinr["verdict"] == "partly (right direction, smaller)" and "up to 50 %" in dinr["ours"]
+    noise = ledger["kinetic-energy term: MSE lower at 30% noise (up to)"]
+    assert noise["verdict"] == "does not hold" and "up to 0 %" in noise["ours"]

@@ -44,6 +44,10 @@ def cli() -> None:
 @click.option("--compile", "compile_step", is_flag=True,
               help="torch.compile the loss and backward (SIREN/FFN: ~15% faster steps after a few seconds)")
 @click.option("--resize", default=None, help="resample the image to WxH before fitting")
+@click.option("--sdf-loss", type=click.Choice(["sdf", "siren"]), default=None,
+              help="meshes: sdf (DeepSDF clamped L1) or siren (point-cloud loss, eikonal term) [sdf]")
+@click.option("--samples", type=int, default=None, help="meshes: training samples at a time [4096]")
+@click.option("--resample-every", type=int, default=None, help="meshes: steps between sample redraws [1]")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="continue a killed run")
@@ -52,7 +56,7 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
                 checkpoint_every, compile_step, resize, out, overwrite, resume, fresh, quiet,
-                **model_options) -> None:
+                sdf_loss=None, samples=None, resample_every=None, **model_options) -> None:
     """Fit a model to SIGNAL (an image file or a built-in name such as astronaut) and write a run directory."""
     import torch
 
@@ -63,6 +67,7 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     from nstr.runs import default_run_dir, prepare_run_dir
     from nstr.signals import load_signal
     from nstr.signals.image import parse_size
+    from nstr.signals.sdf import SDF
 
     if resume is not None:
         if signal is not None:
@@ -80,7 +85,11 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     given = chosen_model_options(model_name, model_options)
     if fresh is not None:
         parse_spec(fresh)  # syntax errors before any loading
-    data = load_signal(signal, resize=parse_size(resize) if resize else None)
+    shape = {k: v for k, v in (("loss", sdf_loss), ("samples", samples), ("resample_every", resample_every))
+             if v is not None}
+    if shape and not SDF.accepts(signal):
+        raise NstrError("--sdf-loss, --samples and --resample-every apply to mesh files (.obj .off .ply .stl .glb)")
+    data = load_signal(signal, resize=parse_size(resize) if resize else None, **shape)
     extra = {}
     if fresh is not None:
         param, value, extra["fresh"] = select_for_fit(data, model_name, fresh, given, seed=seed, quiet=quiet)

@@ -8,6 +8,10 @@ Measures the report knows (``nstr.bench.ledger``):
 - ``psnr_gap``: mean PSNR of ``model`` minus ``baseline``, paired by signal and seed.
 - ``time_ratio``: time for ``model`` to reach ``baseline``'s final PSNR, over ``baseline``'s training time
   (the paper's "train time" relative to the Fourier MLP); median over signal/seed pairs.
+- ``snr_gap``: mean audio SNR of ``model`` minus ``baseline``, paired.
+- ``chamfer_reduction``: mean % by which ``model``'s point-to-surface Chamfer is below ``baseline``'s, paired.
+- ``pde_gap``, ``k_sweep``: from the ablation suite's variants; ``mse_reduction``, ``noise_mse_reduction``:
+  from the dinr suite's variants (dynamical against static; kinetic term on against off at 30 % noise).
 Any other measure belongs to a suite that does not exist yet.
 """
 

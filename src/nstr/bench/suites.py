@@ -194,6 +194,14 @@ SUITES: dict[str, Suite] = {
             models=PAPER_MODELS, budgets={ANY_MODEL: (50_000,)},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": 4096},
         ),
+        Suite(
+            "sdf",
+            "NSTR section 5.5 analogue: signed distance fields of bunny and fandisk (sharp creases) at equal "
+            "wall time and 200k parameters; Chamfer, normal consistency, IoU and F-score of the extracted mesh",
+            signals=("../shared/data/meshes/bunny.off", "../shared/data/meshes/fandisk.off"),
+            models=("siren", "ffn", "hashgrid", "nstr"), budgets={ANY_MODEL: (200_000,)},
+            size=None, max_seconds=60.0, seeds=2, fit={"eval_every": 50},
+        ),
     )
 }
 

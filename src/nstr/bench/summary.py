@@ -75,14 +75,26 @@ def mean_spread(records: list[Record], key: str) -> tuple[float, float | None]:
     return mean, (statistics.fmean(spreads) if spreads else None)
 
 
-def with_spread(mean: float, spread: float | None, digits: int = 2) -> str:
+def with_spread(mean: float, spread: float | None, digits: int | str = 2) -> str:
+    """'mean ± spread' with ``digits`` decimals, or a format spec such as '.3g' for small numbers."""
     if mean != mean:  # NaN
         return "n/a"
-    return f"{mean:.{digits}f}" + (f" ± {spread:.{digits}f}" if spread is not None else "")
+    spec = f".{digits}f" if isinstance(digits, int) else digits
+    return f"{mean:{spec}}" + (f" ± {spread:{spec}}" if spread is not None else "")
 
 
 def seeds(records: list[Record]) -> int:
     return len({r.get("seed") for r in ok(records)})
+
+
+#: Quality columns of a suite's summary table: (heading, metrics key, digits or format); a column appears when
+#: the suite's records carry its key (images: PSNR/SSIM; audio: SNR...; shapes: Chamfer...).
+METRIC_COLUMNS: tuple[tuple[str, str, int | str], ...] = (
+    ("PSNR (dB)", "psnr", 2), ("SSIM", "ssim", 4), ("held-out PSNR (dB)", "psnr_holdout", 2),
+    ("SNR (dB)", "snr", 2), ("spectral conv.", "spectral_convergence", 4), ("LSD (dB)", "log_spectral_distance", 2),
+    ("Chamfer", "chamfer", ".3e"), ("Chamfer p2s", "chamfer_p2s", ".3e"), ("normal cons.", "normal_consistency", 4),
+    ("IoU", "iou", 4), ("F-score", "fscore", 4),
+)
 
 
 def summary_row(key: GroupKey, records: list[Record]) -> dict[str, Any]:
@@ -95,10 +107,9 @@ def summary_row(key: GroupKey, records: list[Record]) -> dict[str, Any]:
     row["fit"] = budget
     row["signals"] = len({r["signal"] for r in good})
     row["seeds"] = seeds(records)
-    row["PSNR (dB)"] = with_spread(*mean_spread(records, "psnr"))
-    row["SSIM"] = with_spread(*mean_spread(records, "ssim"), digits=4)
-    if any("psnr_holdout" in r for r in good):
-        row["held-out PSNR (dB)"] = with_spread(*mean_spread(records, "psnr_holdout"))
+    for column, field, digits in METRIC_COLUMNS:
+        if any(field in r for r in good) or (field in ("psnr", "ssim") and not good):
+            row[column] = with_spread(*mean_spread(records, field), digits=digits)
     for column, field, scale, digits in (("steps", "steps", 1, 0), ("train s", "train_seconds", 1, 1),
                                          ("ms/step", "seconds_per_step", 1000, 1)):
         mean, _ = mean_spread(records, field)

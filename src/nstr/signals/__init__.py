@@ -47,3 +47,11 @@ def load_signal(source: str | Path | dict[str, Any], run_dir: Path | None = None
 
 
 register_signal(Image)
+
+from nstr.signals.audio import Audio  # noqa: E402  (after the registry it joins)
+
+register_signal(Audio)
+
+from nstr.signals.sdf import SDF  # noqa: E402  (after the registry it joins)
+
+register_signal(SDF)
