@@ -305,3 +305,12 @@ def test_cli_bad_options_exit_2_with_one_line(tmp_path, capsys, flags, phrase):
     err = capsys.readouterr().err.strip()
     assert phrase in err and len(err.splitlines()) == 1, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("hidden", [7, 8])
+def test_mapping_zero_follows_an_odd_or_even_state_width(hidden):
+    """mapping 0 means 'the state width'; an odd width (the parameter sizer picks any) still builds and runs."""
+    from nstr.models import build_model
+
+    model = build_model("dinr-ffn", 2, 3, mapping=0, hidden=hidden, blocks=1, ode_steps=2)
+    assert model(torch.rand(5, 2) * 2 - 1).shape == (5, 3)

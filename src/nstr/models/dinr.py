@@ -194,7 +194,8 @@ class DINR(Field):
         super().__init__(in_dim, out_dim, config, **options)
         cfg: DINRConfig = self.config
         if cfg.embedding == "ffn":
-            self.embedding = FourierEmbedding(in_dim, cfg.hidden, cfg.mapping or cfg.hidden, cfg.sigma)
+            mapping = cfg.mapping or 2 * (cfg.hidden // 2)  # 0: the state width, made even (sin and cos pairs)
+            self.embedding = FourierEmbedding(in_dim, cfg.hidden, mapping, cfg.sigma)
         elif cfg.embedding == "siren":
             self.embedding = SineEmbedding(in_dim, cfg.hidden, cfg.omega0)
         else:
