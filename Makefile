@@ -28,6 +28,9 @@ bench: setup
 	$(VENV)/bin/nstr bench table1
 	$(VENV)/bin/nstr bench budget
 	$(VENV)/bin/nstr bench ablation --workers 2
+	$(VENV)/bin/nstr bench dinr --workers 2
+	$(VENV)/bin/nstr bench audio --workers 2
+	$(VENV)/bin/nstr bench sdf --workers 2
 	$(VENV)/bin/nstr bench report
 
 lint: setup

@@ -109,3 +109,18 @@ def test_fresh_syntax_error_is_caught_before_loading(tmp_path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     assert main(["fit", "missing.png", "--fresh", "omega0", "--steps", "3"]) == 2
     assert "PARAM=VALUES" in capsys.readouterr().err
+
+
+def test_fit_with_noise_scores_the_clean_image(tmp_path):
+    from nstr.cli import main
+
+    out = tmp_path / "run"
+    assert main(["fit", "camera", "--resize", "32x32", "--model", "siren", "--steps", "5", "--noise", "0.2",
+                 "--out", str(out), "-q"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["psnr"] > metrics["psnr_noisy_target"]  # the noise adds its variance to the error
+    config = json.loads((out / "config.json").read_text())
+    assert config["signal"]["noise"] == 0.2
+    assert main(["fit", "../shared/data/audio/speech_front_center.wav", "--noise", "0.1", "--steps", "1",
+                 "--out", str(tmp_path / "audio")]) == 2
+    assert not (tmp_path / "audio").exists()

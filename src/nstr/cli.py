@@ -44,6 +44,8 @@ def cli() -> None:
 @click.option("--compile", "compile_step", is_flag=True,
               help="torch.compile the loss and backward (SIREN/FFN: ~15% faster steps after a few seconds)")
 @click.option("--resize", default=None, help="resample the image to WxH before fitting")
+@click.option("--noise", type=float, default=0.0, show_default=True,
+              help="images: train on Gaussian noise of this std (fraction of the range); score the clean image")
 @click.option("--sdf-loss", type=click.Choice(["sdf", "siren"]), default=None,
               help="meshes: sdf (DeepSDF clamped L1) or siren (point-cloud loss, eikonal term) [sdf]")
 @click.option("--samples", type=int, default=None, help="meshes: training samples at a time [4096]")
@@ -55,7 +57,7 @@ def cli() -> None:
               help="choose one model option by FreSh first, e.g. omega0=10:200:10 (recorded in config.json)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
-                checkpoint_every, compile_step, resize, out, overwrite, resume, fresh, quiet,
+                checkpoint_every, compile_step, resize, noise, out, overwrite, resume, fresh, quiet,
                 sdf_loss=None, samples=None, resample_every=None, **model_options) -> None:
     """Fit a model to SIGNAL (an image file or a built-in name such as astronaut) and write a run directory."""
     import torch
@@ -65,7 +67,7 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     from nstr.fresh_cli import parse_spec, select_for_fit
     from nstr.models import build_model
     from nstr.runs import default_run_dir, prepare_run_dir
-    from nstr.signals import load_signal
+    from nstr.signals import SIGNAL_KINDS, load_signal
     from nstr.signals.image import parse_size
     from nstr.signals.sdf import SDF
 
@@ -89,6 +91,10 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
              if v is not None}
     if shape and not SDF.accepts(signal):
         raise NstrError("--sdf-loss, --samples and --resample-every apply to mesh files (.obj .off .ply .stl .glb)")
+    if noise:
+        if any(cls.accepts(signal) for kind, cls in SIGNAL_KINDS.items() if kind != "image"):
+            raise NstrError("--noise applies to images (train on a noisy copy, score the clean image)")
+        shape["noise"] = noise
     data = load_signal(signal, resize=parse_size(resize) if resize else None, **shape)
     extra = {}
     if fresh is not None:
