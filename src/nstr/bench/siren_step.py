@@ -92,7 +92,7 @@ def _run(variant: str, steps: int, queue) -> None:
         if i == 0:
             first = time.perf_counter() - start
     total = time.perf_counter() - start
-    final = loss["loss"] if isinstance(loss, dict) else float(loss)
+    final = loss["loss"] if isinstance(loss, dict) else float(loss.detach())
     queue.put({"seconds_per_step": total / steps, "first_step_seconds": first, "final_loss": final})
 
 
