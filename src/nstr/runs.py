@@ -11,6 +11,8 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,17 +26,25 @@ from nstr.errors import NstrError
 CONFIG, METRICS, WEIGHTS, CHECKPOINT = "config.json", "metrics.json", "model.safetensors", "checkpoint.pt"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that a reader (or a crash) never sees it half-written."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` only if the block completes, so a
+    reader (or a crash) never sees a half-written file. For writers that need a file name (soundfile)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that a reader (or a crash) never sees it half-written."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -16,8 +16,6 @@ so that output matches input, reads integer PCM without a lossy float detour, an
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -346,11 +344,11 @@ def write_audio(path: Path, fmt: AudioFormat, blocks: Iterator[np.ndarray] | lis
     blocks stream into a temporary file beside ``path`` that replaces it only once complete."""
     import soundfile as sf
 
+    from nstr.runs import atomic_path
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         try:
             with sf.SoundFile(tmp, "w", samplerate=fmt.rate, channels=fmt.channels, format=fmt.container,
                               subtype=fmt.subtype) as handle:
@@ -359,10 +357,6 @@ def write_audio(path: Path, fmt: AudioFormat, blocks: Iterator[np.ndarray] | lis
         except (RuntimeError, ValueError, TypeError) as exc:  # libsndfile refuses a rate or subtype
             raise NstrError(f"could not write '{path}' as {fmt.container} {fmt.subtype} at {fmt.rate} Hz "
                             f"({_one_line(exc)})") from None
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -275,7 +275,7 @@ class Image(Signal):
             raise NstrError(f"OUTPUT '{output}' must end in .png or .npy for an image run")
         fmt = ImageFormat(**run.config["signal"]["format"])
         height, width = parse_size(options["size"]) if options.get("size") else (fmt.height, fmt.width)
-        native = fmt.to_native(run.model.predict(pixel_centres(height, width)).numpy(), height, width)
+        native = run.render(height, width)
         if output.suffix.lower() == ".npy":
             import io
 
