@@ -19,6 +19,7 @@ from nstr.bench.cli import bench_command
 from nstr.cli_options import chosen_model_options, model_option_params
 from nstr.errors import NstrError
 from nstr.fresh_cli import fresh_command
+from nstr.scenes.cli import scene_command
 
 DEFAULT_MODEL = "nstr"
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
@@ -48,8 +49,10 @@ def cli() -> None:
               help="images: train on Gaussian noise of this std (fraction of the range); score the clean image")
 @click.option("--sdf-loss", type=click.Choice(["sdf", "siren"]), default=None,
               help="meshes: sdf (DeepSDF clamped L1) or siren (point-cloud loss, eikonal term) [sdf]")
-@click.option("--samples", type=int, default=None, help="meshes: training samples at a time [4096]")
+@click.option("--samples", type=int, default=None,
+              help="meshes: training samples at a time; scenes: training rays per step [4096]")
 @click.option("--resample-every", type=int, default=None, help="meshes: steps between sample redraws [1]")
+@click.option("--downscale", type=int, default=None, help="scenes: shrink every view by this integer factor [1]")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="continue a killed run")
@@ -58,8 +61,10 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
                 checkpoint_every, compile_step, resize, noise, out, overwrite, resume, fresh, quiet,
-                sdf_loss=None, samples=None, resample_every=None, **model_options) -> None:
-    """Fit a model to SIGNAL (an image file or a built-in name such as astronaut) and write a run directory."""
+                sdf_loss=None, samples=None, resample_every=None, downscale=None, **model_options) -> None:
+    """Fit a model to SIGNAL and write a run directory. SIGNAL is an image file or a built-in name such as
+    astronaut, an audio file, a mesh (fitted as a signed distance field) or a scene folder in the Blender
+    format (fitted as a radiance field: --model nstr, hashgrid or triplane)."""
     import torch
 
     from nstr.fit import FitSettings, fit
@@ -67,9 +72,8 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     from nstr.fresh_cli import parse_spec, select_for_fit
     from nstr.models import build_model
     from nstr.runs import default_run_dir, prepare_run_dir
-    from nstr.signals import SIGNAL_KINDS, load_signal
+    from nstr.signals import load_signal, signal_kind
     from nstr.signals.image import parse_size
-    from nstr.signals.sdf import SDF
 
     if resume is not None:
         if signal is not None:
@@ -84,18 +88,16 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
                            holdout=holdout, eval_every=eval_every, schedule=schedule,
                            checkpoint_every=checkpoint_every, compile=compile_step)
     settings.validate()
+    kind = signal_kind(signal)
+    model_name = kind.model_name(model_name)
     given = chosen_model_options(model_name, model_options)
     if fresh is not None:
         parse_spec(fresh)  # syntax errors before any loading
-    shape = {k: v for k, v in (("loss", sdf_loss), ("samples", samples), ("resample_every", resample_every))
-             if v is not None}
-    if shape and not SDF.accepts(signal):
-        raise NstrError("--sdf-loss, --samples and --resample-every apply to mesh files (.obj .off .ply .stl .glb)")
-    if noise:
-        if any(cls.accepts(signal) for kind, cls in SIGNAL_KINDS.items() if kind != "image"):
-            raise NstrError("--noise applies to images (train on a noisy copy, score the clean image)")
-        shape["noise"] = noise
-    data = load_signal(signal, resize=parse_size(resize) if resize else None, **shape)
+    options = _kind_options(kind.kind, noise=noise, sdf_loss=sdf_loss, samples=samples, resample_every=resample_every,
+                            downscale=downscale)
+    if kind.kind == "scene" and "background" in given:
+        options["background"] = given["background"]
+    data = load_signal(signal, resize=parse_size(resize) if resize else None, **options)
     extra = {}
     if fresh is not None:
         param, value, extra["fresh"] = select_for_fit(data, model_name, fresh, given, seed=seed, quiet=quiet)
@@ -109,9 +111,38 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     _report(fit(data, model, settings, out=out, quiet=quiet, extra_config=extra))
 
 
+#: Fit options that belong to one kind of signal: CLI name -> (kind, the signal's own option name).
+KIND_OPTIONS = {
+    "noise": ("image", "noise"), "sdf-loss": ("sdf", "loss"), "resample-every": ("sdf", "resample_every"),
+    "downscale": ("scene", "downscale"),
+}
+
+
+def _kind_options(kind: str, **given) -> dict:
+    """The signal options the user set, checked to belong to ``kind`` (``--samples`` serves meshes and scenes)."""
+    options = {}
+    for name, value in given.items():
+        if value is None or (name == "noise" and not value):
+            continue
+        flag = name.replace("_", "-")
+        if flag == "samples":
+            if kind not in ("sdf", "scene"):
+                raise NstrError("--samples applies to meshes (training samples) and scenes (rays per step)")
+            options["rays" if kind == "scene" else "samples"] = value
+            continue
+        owner, key = KIND_OPTIONS[flag]
+        if owner != kind:
+            what = {"image": "images", "sdf": "mesh files (.obj .off .ply .stl .glb)",
+                    "scene": "scene folders (transforms_train.json)"}[owner]
+            raise NstrError(f"--{flag} applies to {what} only (this signal is read as {kind})")
+        options[key] = value
+    return options
+
+
 fit_command.params.extend(model_option_params())
 cli.add_command(fresh_command)
 cli.add_command(bench_command)
+cli.add_command(scene_command)
 
 
 def _report(result) -> None:
@@ -135,10 +166,12 @@ class _Diverged(Exception):
 @click.option("--size", default=None, help="image runs: WxH to decode at [the fitted size]")
 @click.option("--rate", type=int, default=None, help="audio runs: sample rate in Hz to resample at [the input's]")
 @click.option("--resolution", type=int, default=None, help="shape runs: marching-cubes grid per axis")
+@click.option("--frames", type=int, default=None, help="scene runs: frames of the orbit (.gif/.mp4) [40]")
 @click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists")
 def render_command(run_dir: Path, output: Path, size: str | None, rate: int | None, resolution: int | None,
-                   overwrite: bool) -> None:
-    """Decode a fitted run into OUTPUT: an image (.png/.npy) at any size, audio (.wav...) at any rate, a mesh."""
+                   frames: int | None, overwrite: bool) -> None:
+    """Decode a fitted run into OUTPUT: an image (.png/.npy) at any size, audio (.wav...) at any rate, a mesh,
+    or for a scene an orbit of novel views (.gif/.mp4) or one view (.png)."""
     from nstr.runs import load
     from nstr.signals import signal_class
 
@@ -146,7 +179,9 @@ def render_command(run_dir: Path, output: Path, size: str | None, rate: int | No
         raise NstrError(f"'{output}' already exists; choose another name or pass --overwrite")
     run = load(run_dir)
     kind = signal_class(run.config["signal"]["kind"])
-    options = {"size": size, "rate": rate, "resolution": resolution}
+    if frames is not None and frames < 1:
+        raise NstrError(f"--frames must be >= 1, got {frames}")
+    options = {"size": size, "rate": rate, "resolution": resolution, "frames": frames}
     click.echo(kind.render_run(run, output, {k: v for k, v in options.items() if v is not None}))
 
 

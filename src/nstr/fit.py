@@ -314,6 +314,7 @@ class _Trainer:
             seconds_per_step=state.train_seconds / max(state.step, 1),
             lr=self.lr,
         )
+        metrics.update(self.signal.training_metrics(state.step, state.train_seconds))
         if resumed_from is not None:
             metrics["resumed_from_step"] = resumed_from
         if diverged_at is not None:

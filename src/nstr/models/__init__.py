@@ -4,6 +4,7 @@ from nstr.models.base import Field, ModelConfig, option
 from nstr.models.dinr import DINR, DINRFFN, DINRConfig, DINRFFNConfig, DINRSiren, DINRSirenConfig
 from nstr.models.ffn import FourierMLP, FourierMLPConfig
 from nstr.models.hashgrid import HashGridConfig, HashGridField
+from nstr.models.nerf import NeRFHashGrid, NeRFNSTR, NeRFTriPlane, RadianceModel, RenderConfig
 from nstr.models.nstr import NSTR, NSTRConfig, NSTRPaper, NSTRPaperConfig
 from nstr.models.registry import MODELS, build_model, model_class, register
 from nstr.models.siren import SIREN, SIRENConfig
@@ -12,5 +13,6 @@ __all__ = [
     "Field", "ModelConfig", "option", "MODELS", "build_model", "model_class", "register",
     "SIREN", "SIRENConfig", "FourierMLP", "FourierMLPConfig", "HashGridField", "HashGridConfig",
     "NSTR", "NSTRConfig", "NSTRPaper", "NSTRPaperConfig",
+    "RadianceModel", "RenderConfig", "NeRFNSTR", "NeRFHashGrid", "NeRFTriPlane",
     "DINR", "DINRConfig", "DINRFFN", "DINRFFNConfig", "DINRSiren", "DINRSirenConfig",
 ]

@@ -37,11 +37,13 @@ class Field(nn.Module):
     adam_options: ClassVar[dict[str, Any]] = {}
     #: Submodules used only by loss terms, not by forward (NSTR's transport network).
     auxiliary_modules: ClassVar[tuple[str, ...]] = ()
+    #: Input widths the model accepts: coordinates in 1-3 D (radiance-field models take 6: a ray).
+    in_dims: ClassVar[tuple[int, ...]] = (1, 2, 3)
 
     def __init__(self, in_dim: int, out_dim: int, config: ModelConfig | None = None, **options: Any):
         super().__init__()
-        if in_dim not in (1, 2, 3):
-            raise ValueError(f"in_dim must be 1, 2 or 3, got {in_dim}")
+        if in_dim not in self.in_dims:
+            raise ValueError(f"in_dim must be one of {', '.join(map(str, self.in_dims))}, got {in_dim}")
         if out_dim < 1:
             raise ValueError(f"out_dim must be positive, got {out_dim}")
         if config is not None and options:

@@ -13,7 +13,8 @@ from nstr.errors import NstrError
 from nstr.signals.base import Signal
 from nstr.signals.image import BUILTIN_IMAGES, Image
 
-__all__ = ["Signal", "Image", "BUILTIN_IMAGES", "SIGNAL_KINDS", "register_signal", "load_signal", "signal_class"]
+__all__ = ["Signal", "Image", "BUILTIN_IMAGES", "SIGNAL_KINDS", "register_signal", "load_signal", "signal_class",
+           "signal_kind"]
 
 #: kind name -> Signal class, in the order ``load_signal`` tries them (images last: the fallback).
 SIGNAL_KINDS: dict[str, type[Signal]] = {}
@@ -33,6 +34,14 @@ def signal_class(kind: str) -> type[Signal]:
     return SIGNAL_KINDS[kind]
 
 
+def signal_kind(source: str | Path) -> type[Signal]:
+    """The kind ``load_signal(source)`` would build, without loading anything."""
+    for cls in SIGNAL_KINDS.values():
+        if cls is not Image and cls.accepts(str(source)):
+            return cls
+    return Image
+
+
 def load_signal(source: str | Path | dict[str, Any], run_dir: Path | None = None, **options: Any) -> Signal:
     """A signal from a file path or built-in name (chosen by extension), or from a run's saved spec.
 
@@ -40,10 +49,7 @@ def load_signal(source: str | Path | dict[str, Any], run_dir: Path | None = None
     """
     if isinstance(source, dict):
         return signal_class(source.get("kind", "")).from_spec(source, run_dir)
-    for cls in SIGNAL_KINDS.values():
-        if cls is not Image and cls.accepts(str(source)):
-            return cls(source, **options)
-    return Image(source, **options)
+    return signal_kind(source)(source, **options)
 
 
 register_signal(Image)
@@ -55,3 +61,7 @@ register_signal(Audio)
 from nstr.signals.sdf import SDF  # noqa: E402  (after the registry it joins)
 
 register_signal(SDF)
+
+from nstr.signals.scene import Scene  # noqa: E402  (after the registry it joins)
+
+register_signal(Scene)

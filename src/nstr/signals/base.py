@@ -79,6 +79,22 @@ class Signal(ABC):
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
         """Write the reconstruction and pictures of it into ``out_dir``; return the files written."""
 
+    @classmethod
+    def model_name(cls, name: str) -> str:
+        """The registered model that ``--model name`` means for this kind (a scene maps ``nstr`` to its
+        radiance-field form); refuses models made for another kind of input."""
+        from nstr.errors import NstrError
+        from nstr.models import model_class
+
+        if 6 in model_class(name).in_dims:
+            raise NstrError(f"model '{name}' renders rays of a scene (a folder with transforms_train.json), "
+                            f"not a {cls.kind}")
+        return name
+
+    def training_metrics(self, steps: int, seconds: float) -> dict[str, float]:
+        """Speed numbers of a finished fit in this kind's units (a scene's rays per second); none by default."""
+        return {}
+
     def model_defaults(self, model_name: str) -> dict[str, Any]:
         """Model options that suit this kind of signal (SIREN's omega0 = 3000 for audio), applied where the
         user gave none; recorded in the run's config like any other option. None by default."""

@@ -1,0 +1,248 @@
+"""Radiance-field models for scenes: a ray (origin, unit direction) [N, 6] -> its rendered colour [N, 3].
+
+Each model is a geometry network over the scene box mapped to [-1, 1]^3, giving a raw density and features,
+and a colour network on those features and the view direction (16 spherical harmonics), as in Instant-NGP:
+sigma = trunc_exp(raw), rgb = sigmoid(colour(features, SH(d))). Rays are rendered by ``nstr.render`` with an
+occupancy grid (``nstr.radiance.occupancy``) that the model updates every ``occupancy_every`` training steps.
+The three geometry networks are the comparison the NSTR paper makes:
+
+- ``nerf-nstr``: NSTR's spectral field S(x) modulating K sinusoids, decoded to density and features
+  (the paper's f(x, d) = g_phi(sum_i S_i(x) sin(omega_i . x), d) with d entering the colour half of g_phi);
+- ``nerf-hashgrid``: Instant-NGP's multiresolution hash grid and one-hidden-layer density MLP;
+- ``nerf-triplane``: TensoRF's vector-matrix factorisation (planes times lines), density and appearance.
+
+``nstr fit SCENE --model nstr|hashgrid|triplane`` picks these (``nstr.signals.scene.Scene.model_name``).
+Training state (the occupancy grid and the step count that seeds sample jitter) lives in buffers, so
+checkpoints resume exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+from nstr.models.base import Field, ModelConfig, option
+from nstr.models.hashgrid import HashGridConfig, HashGridField
+from nstr.models.nstr import NSTR, NSTRConfig
+from nstr.models.registry import register
+from nstr.nets import mlp
+from nstr.radiance.encoding import SH_FEATURES, spherical_harmonics, trunc_exp
+from nstr.radiance.occupancy import OccupancyGrid
+from nstr.radiance.tensorf import TensoRFGeometry
+from nstr.render import render_rays
+
+BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
+SAMPLERS = ("occupancy", "importance")
+
+
+@dataclass(frozen=True)
+class RenderConfig(ModelConfig):
+    """Options every radiance-field model shares: the scene box, sampling and the colour network."""
+
+    bound: float = option(1.5, "half side of the scene box [-bound, bound]^3 in world units (nerf_synthetic: 1.5)")
+    background: str = option("white", "colour behind the scene: white or black (a scene sets its own)")
+    samples_per_ray: int = option(128, "march steps across the box diagonal (step = 2 sqrt(3) bound / N)")
+    sampler: str = option("occupancy", "occupancy (even steps, empty cells skipped) or importance "
+                                       "(stratified density pass, then samples drawn from its weights)")
+    coarse_samples: int = option(64, "importance sampler: stratified samples per ray in the density pass")
+    fine_samples: int = option(64, "importance sampler: samples per ray drawn from the density pass")
+    density_bias: float = option(-2.0, "added to the raw density before exp: an initial density of e^bias per "
+                                       "world unit, so the untrained scene starts nearly empty")
+    occupancy_res: int = option(64, "occupancy grid cells per axis")
+    occupancy_every: int = option(16, "training steps between occupancy-grid updates")
+    geo_features: int = option(15, "features the geometry network passes to the colour network")
+    colour_width: int = option(64, "width of the colour network")
+    colour_layers: int = option(2, "hidden layers of the colour network")
+
+    def check_render(self) -> None:
+        if not math.isfinite(self.density_bias):
+            raise ValueError(f"density_bias must be a finite number, got {self.density_bias}")
+        if not (math.isfinite(self.bound) and self.bound > 0):
+            raise ValueError(f"bound must be a positive number, got {self.bound}")
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"background must be white or black, got '{self.background}'")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be occupancy or importance, got '{self.sampler}'")
+        for name in ("samples_per_ray", "coarse_samples", "fine_samples", "occupancy_res", "occupancy_every",
+                     "geo_features", "colour_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.colour_layers < 0:
+            raise ValueError("colour_layers must be >= 0")
+
+
+def _sub_config(config: ModelConfig, cls: type[ModelConfig], **overrides: Any) -> ModelConfig:
+    """The ``cls`` part of a combined config (the inner model's own options)."""
+    return cls(**{f.name: getattr(config, f.name) for f in fields(cls)}, **overrides)
+
+
+class RadianceModel(Field):
+    """Base of the radiance-field models: subclasses build ``geometry`` (x in [-1, 1]^3 -> [N, 1 + features])."""
+
+    in_dims = (6,)
+
+    def __init__(self, in_dim: int, out_dim: int, config: RenderConfig | None = None, **options: Any):
+        super().__init__(in_dim, out_dim, config, **options)
+        if out_dim != 3:
+            raise ValueError(f"a radiance field renders 3 colour channels, not {out_dim}")
+        cfg: RenderConfig = self.config
+        self.geometry = self.build_geometry()
+        self.colour = mlp(cfg.geo_features + SH_FEATURES, cfg.colour_width, cfg.colour_layers, 3)
+        self.occupancy = OccupancyGrid(cfg.occupancy_res, cfg.bound)
+        self.register_buffer("steps_seen", torch.zeros((), dtype=torch.long))
+        self.register_buffer("background_rgb", torch.tensor(BACKGROUNDS[cfg.background]), persistent=False)
+
+    def build_geometry(self) -> torch.nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def step(self) -> float:
+        """March step length in world units."""
+        return 2 * math.sqrt(3) * self.config.bound / self.config.samples_per_ray
+
+    # -- the field ----------------------------------------------------------------------------------------
+    def field(self, x: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(density [N], colour [N, 3]) at world points x [N, 3] seen along unit directions d [N, 3]."""
+        h = self.geometry(x / self.config.bound)
+        rgb = torch.sigmoid(self.colour(torch.cat([h[:, 1:], spherical_harmonics(d)], dim=1)))
+        return trunc_exp(h[:, 0] + self.config.density_bias), rgb
+
+    def density(self, x: torch.Tensor) -> torch.Tensor:
+        """Density [N] at world points x [N, 3]."""
+        return trunc_exp(self.geometry(x / self.config.bound)[:, 0] + self.config.density_bias)
+
+    # -- rendering -----------------------------------------------------------------------------------------
+    def render(self, rays: torch.Tensor, generator: torch.Generator | None = None,
+               background: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Colour [N, 3], depth [N] (distance along the ray) and opacity [N] of rays [N, 6], composited over
+        ``background`` ([3] or one colour per ray [N, 3]; the model's own by default)."""
+        cfg, step = self.config, self.step
+        return render_rays(
+            self.field, rays[:, :3], rays[:, 3:], bound=cfg.bound, step=step,
+            background=self.background_rgb if background is None else background,
+            occupied=lambda p: self.occupancy.occupied(p, step), generator=generator, sampler=cfg.sampler,
+            coarse=cfg.coarse_samples, fine=cfg.fine_samples, density=self.density,
+        )
+
+    def training_render(self, rays: torch.Tensor, background: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``render`` for one training step: advances the step count, refreshes the occupancy grid on schedule
+        and jitters the samples with a generator seeded by the step (so a resumed fit repeats exactly)."""
+        if int(self.steps_seen) % self.config.occupancy_every == 0 and self.config.sampler == "occupancy":
+            self.occupancy.update(self.density, fraction=1.0 if int(self.steps_seen) == 0 else 0.25)
+        generator = torch.Generator().manual_seed(1_000_003 * int(self.steps_seen) + 17)
+        self.steps_seen += 1
+        return self.render(rays, generator, background)
+
+    def forward(self, rays: torch.Tensor) -> torch.Tensor:
+        """Rendered colour [N, 3]; a training step (train mode, gradients on) goes through ``training_render``."""
+        if self.training and torch.is_grad_enabled():
+            return self.training_render(rays)["rgb"]
+        return self.render(rays)["rgb"]
+
+    @torch.no_grad()
+    def render_chunked(self, rays: torch.Tensor, chunk: int = 1 << 14) -> dict[str, torch.Tensor]:
+        """``render`` of many rays [N, 6] in chunks (evaluation: regular samples), results on the CPU."""
+        was_training = self.training
+        self.eval()
+        try:
+            parts = [self.render(rays[i : i + chunk]) for i in range(0, rays.shape[0], chunk)]
+        finally:
+            self.train(was_training)
+        return {key: torch.cat([p[key] for p in parts]) for key in ("rgb", "depth", "opacity")}
+
+    def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The geometry network's own terms (NSTR's transport term) at uniform points of the box, one per ray."""
+        own = getattr(self.geometry, "regularisers", None)
+        if own is None:
+            return {}
+        return own(torch.rand(x.shape[0], 3, device=x.device) * 2 - 1)
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        inner = getattr(self.geometry, "param_groups", None)
+        groups = inner() if inner is not None else [{"params": list(self.geometry.parameters()), "lr_scale": 1.0}]
+        return [*groups, {"params": list(self.colour.parameters()), "lr_scale": 1.0}]
+
+
+@dataclass(frozen=True)
+class NeRFNSTRConfig(NSTRConfig, RenderConfig):
+    log2_table: int = option(15, "levels with more vertices than 2^log2_table are hashed into that many")
+    max_res: int = option(512, "cells per axis of the finest level (levels > 1)")
+
+    def __post_init__(self) -> None:
+        NSTRConfig.__post_init__(self)
+        self.check_render()
+
+
+@register("nerf-nstr")
+class NeRFNSTR(RadianceModel):
+    """NSTR radiance field: spectral field over x decoded to density and features; view direction into colour."""
+
+    Config = NeRFNSTRConfig
+    default_lr = NSTR.default_lr
+    adam_options = NSTR.adam_options
+
+    def build_geometry(self) -> NSTR:
+        return NSTR(3, 1 + self.config.geo_features, config=_sub_config(self.config, NSTRConfig))
+
+
+@dataclass(frozen=True)
+class NeRFHashGridConfig(HashGridConfig, RenderConfig):
+    log2_table: int = option(17, "log2 of the entries per hashed level T (the paper uses 14..24)")
+    max_res: int = option(512, "finest resolution N_max, in cells across the scene box")
+    layers: int = option(1, "hidden layers of the density MLP (Instant-NGP: 1)")
+
+    def __post_init__(self) -> None:
+        HashGridConfig.__post_init__(self)
+        self.check_render()
+
+
+@register("nerf-hashgrid")
+class NeRFHashGrid(RadianceModel):
+    """Instant-NGP radiance field: hash grid -> density MLP (density + features) -> colour MLP with SH(d)."""
+
+    Config = NeRFHashGridConfig
+    default_lr = HashGridField.default_lr
+    adam_options = HashGridField.adam_options
+
+    def build_geometry(self) -> HashGridField:
+        return HashGridField(3, 1 + self.config.geo_features, config=_sub_config(self.config, HashGridConfig))
+
+
+@dataclass(frozen=True)
+class NeRFTriPlaneConfig(RenderConfig):
+    resolution: int = option(128, "cells per axis of the planes and lines")
+    density_components: int = option(16, "density components per mode (TensoRF VM: 16)")
+    appearance_components: int = option(48, "appearance components per mode (TensoRF VM: 48)")
+    geo_features: int = option(27, "appearance features the basis passes to the colour network (TensoRF: 27)")
+    basis_lr_scale: float = option(0.05, "basis and colour network learn at this multiple of the factors' lr")
+
+    def __post_init__(self) -> None:
+        self.check_render()
+        if self.resolution < 2 or min(self.density_components, self.appearance_components) < 1:
+            raise ValueError("resolution must be >= 2 and component counts >= 1")
+        if not (math.isfinite(self.basis_lr_scale) and self.basis_lr_scale > 0):
+            raise ValueError("basis_lr_scale must be a positive number")
+
+
+@register("nerf-triplane")
+class NeRFTriPlane(RadianceModel):
+    """TensoRF-style radiance field: vector-matrix factors (planes x lines) for density and appearance."""
+
+    Config = NeRFTriPlaneConfig
+    default_lr = 2e-2  # TensoRF's factor learning rate; the basis and colour network use 1e-3
+    adam_options = {"betas": (0.9, 0.99)}
+
+    def build_geometry(self) -> TensoRFGeometry:
+        cfg = self.config
+        return TensoRFGeometry(cfg.resolution, cfg.density_components, cfg.appearance_components, cfg.geo_features)
+
+    def density(self, x: torch.Tensor) -> torch.Tensor:
+        return trunc_exp(self.geometry.density(x / self.config.bound) + self.config.density_bias)
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        factors = [*self.geometry.density_factors.parameters(), *self.geometry.appearance_factors.parameters()]
+        rest = [*self.geometry.basis.parameters(), *self.colour.parameters()]
+        return [{"params": factors, "lr_scale": 1.0}, {"params": rest, "lr_scale": self.config.basis_lr_scale}]

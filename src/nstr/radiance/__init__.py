@@ -1,0 +1,1 @@
+"""Pieces of radiance fields: view-direction encoding, density activation, occupancy grid, TensoRF factors."""
