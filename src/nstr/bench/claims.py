@@ -10,6 +10,8 @@ Measures the report knows (``nstr.bench.ledger``):
   (the paper's "train time" relative to the Fourier MLP); median over signal/seed pairs.
 - ``snr_gap``: mean audio SNR of ``model`` minus ``baseline``, paired.
 - ``chamfer_reduction``: mean % by which ``model``'s point-to-surface Chamfer is below ``baseline``'s, paired.
+- ``param_ratio``, ``speedup``: from the nerf suite's variants (parameters of the best baseline over the
+  smallest NSTR within 0.5 dB of it; time to a common val PSNR, baseline over NSTR).
 - ``pde_gap``, ``k_sweep``: from the ablation suite's variants; ``mse_reduction``, ``noise_mse_reduction``:
   from the dinr suite's variants (dynamical against static; kinetic term on against off at 30 % noise).
 Any other measure belongs to a suite that does not exist yet.

@@ -42,6 +42,10 @@ K_SWEEP = (("K=4", 4), ("K=8", 8), (PDE_OFF, 16), ("K=32", 32), ("K=64", 64))
 #: Variants of the dinr suite the DINR claims compare: (dynamical, static) and (kinetic term on, off).
 DINR_PAIRS = (("dinr-siren", "siren"), ("dinr-ffn", "ffn"))
 DINR_NOISE_PAIRS = (("dinr-siren,ke=0.1,noise=0.3", "dinr-siren,ke=0,noise=0.3"),)
+#: Quality within this many dB counts as equal in the NeRF parameter claim.
+EQUAL_QUALITY_DB = 0.5
+#: NeRF baselines (labels of the nerf suite's variants): NSTR's variants are the labels starting with "nstr".
+NERF_BASELINES = ("hashgrid", "hashgrid-small", "triplane")
 #: Where each claim's numbers come from when no ``nstr bench`` suite provides them.
 COMMANDS = {"fresh": ".venv/bin/python benchmarks/fresh_bench.py"}
 
@@ -106,6 +110,10 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
             return None, NOT_MEASURED
         best = max(v for _, v in found)
         return best, f"up to {best:.0f} % (" + ", ".join(f"{name} {v:.0f} %" for name, v in found) + ")"
+    if claim.measure == "param_ratio":
+        return nerf_param_ratio(ok(records))
+    if claim.measure == "speedup":
+        return nerf_speedup(ok(records))
     if claim.measure == "psnr":
         mine = [r for r in records if r["model"] == claim.model]
         value, spread = mean_spread(mine, "psnr")
@@ -130,6 +138,49 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
         text = "never reached" if math.isinf(value) else f"{value:.2f} x"
         return value, f"{text} (reached {reached}/{len(ratios)})"
     return None, NOT_MEASURED
+
+
+def nerf_param_ratio(records: list[Record]) -> tuple[float | None, str]:
+    """Parameters of the best baseline over those of the smallest NSTR variant within ``EQUAL_QUALITY_DB``
+    of its test PSNR (0 when no NSTR variant gets there: the claim cannot hold)."""
+    baselines = [r for r in records if r["model"] in NERF_BASELINES]
+    mine = [r for r in records if r["model"].startswith("nstr")]
+    if not baselines or not mine:
+        return None, NOT_MEASURED
+    best = max(baselines, key=lambda r: r["psnr"])
+    matching = [r for r in mine if r["psnr"] >= best["psnr"] - EQUAL_QUALITY_DB]
+    if not matching:
+        top = max(mine, key=lambda r: r["psnr"])
+        return 0.0, (f"no NSTR variant within {EQUAL_QUALITY_DB} dB of {best['model']}'s {best['psnr']:.2f} dB "
+                     f"({best['params'] / 1e6:.2f}M); best NSTR {top['model']} {top['psnr']:.2f} dB "
+                     f"({top['params'] / 1e6:.2f}M)")
+    smallest = min(matching, key=lambda r: r["params"])
+    ratio = best["params"] / smallest["params"]
+    return ratio, (f"{ratio:.2f} x: {smallest['model']} {smallest['psnr']:.2f} dB with {smallest['params'] / 1e6:.2f}M "
+                   f"against {best['model']} {best['psnr']:.2f} dB with {best['params'] / 1e6:.2f}M")
+
+
+def nerf_speedup(records: list[Record]) -> tuple[float | None, str]:
+    """Training time of each default-size baseline to reach a PSNR on the val rays over NSTR's time to reach
+    it (the lower of the two final values); the smallest ratio over baselines (NSTR must beat each)."""
+    mine = [r for r in records if r["model"] == "nstr"]
+    if not mine:
+        return None, NOT_MEASURED
+    nstr = mine[0]
+    found = []
+    for name in ("hashgrid", "triplane"):
+        for other in (r for r in records if r["model"] == name):
+            target = min(_final_val(nstr), _final_val(other))
+            found.append((name, target, time_to_reach(other, target) / max(time_to_reach(nstr, target), 1e-9)))
+    if not found:
+        return None, NOT_MEASURED
+    value = min(v for _, _, v in found)
+    return value, "; ".join(f"{v:.2f} x vs {name} (time to {t:.2f} dB on val rays)" for name, t, v in found)
+
+
+def _final_val(record: Record) -> float:
+    history = record.get("history") or [{"psnr": -math.inf}]
+    return max(h.get("psnr", -math.inf) for h in history)
 
 
 def verdict(claim: Claim, value: float | None) -> str:
@@ -157,7 +208,7 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     ``standalone``: results of the benchmark scripts (benchmarks/*.py), for claims no suite measures yet.
     """
     sources = {**suites, "ablation": ablation_records(suites.get("ablation", [])),
-               "dinr": ablation_records(suites.get("dinr", [])),
+               "dinr": ablation_records(suites.get("dinr", [])), "nerf": ablation_records(suites.get("nerf", [])),
                "fresh": script_records(standalone or [], "fresh_bench")}
     rows = []
     for claim in CLAIMS:

@@ -148,6 +148,17 @@ DINR_VARIANTS = (
     Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}),
 )
 
+#: The NSTR paper's NeRF comparison (Sec. 5.6): each model at its default size and at the other's, so the
+#: ledger can ask how many parameters each needs for a given test PSNR.
+NERF_VARIANTS = (
+    Variant("nstr", "nerf-nstr"),
+    Variant("nstr-small", "nerf-nstr", {"log2_table": 13}),
+    Variant("nstr-large", "nerf-nstr", {"log2_table": 17}),
+    Variant("hashgrid", "nerf-hashgrid"),
+    Variant("hashgrid-small", "nerf-hashgrid", {"log2_table": 15}),
+    Variant("triplane", "nerf-triplane"),
+)
+
 SUITES: dict[str, Suite] = {
     suite.name: suite
     for suite in (
@@ -201,6 +212,14 @@ SUITES: dict[str, Suite] = {
             signals=("../shared/data/meshes/bunny.off", "../shared/data/meshes/fandisk.off"),
             models=("siren", "ffn", "hashgrid", "nstr"), budgets={ANY_MODEL: (200_000,)},
             size=None, max_seconds=60.0, seeds=2, fit={"eval_every": 50},
+        ),
+        Suite(
+            "nerf",
+            "NSTR section 5.6 analogue: radiance fields of the built-in generated scene (100 x 100 pixels, 100 "
+            "train / 20 test views) at equal wall time: NSTR against the hash grid and a TensoRF tri-plane field, "
+            "each at its default size and at the others'; test-view PSNR / SSIM, depth error, rays per second",
+            signals=("analytic",), models=("nerf-nstr",), budgets={}, size=None, max_seconds=300.0, seeds=1,
+            fit={"eval_every": 50, "batch_size": 0}, variants=NERF_VARIANTS,
         ),
     )
 }

@@ -94,6 +94,7 @@ METRIC_COLUMNS: tuple[tuple[str, str, int | str], ...] = (
     ("SNR (dB)", "snr", 2), ("spectral conv.", "spectral_convergence", 4), ("LSD (dB)", "log_spectral_distance", 2),
     ("Chamfer", "chamfer", ".3e"), ("Chamfer p2s", "chamfer_p2s", ".3e"), ("normal cons.", "normal_consistency", 4),
     ("IoU", "iou", 4), ("F-score", "fscore", 4),
+    ("depth error", "depth_mae", 4), ("rays/s", "rays_per_second", 0),
 )
 
 

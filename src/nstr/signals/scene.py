@@ -39,12 +39,31 @@ ALPHA_COLUMN, EVAL_COLUMN = 3, 4
 SCENE_MODELS = {"nstr": "nerf-nstr", "hashgrid": "nerf-hashgrid", "triplane": "nerf-triplane",
                 "tensorf": "nerf-triplane"}
 ORBIT_SUFFIXES = (".gif", ".mp4")
+#: Built-in scenes by name: ``nstr scene make`` settings, generated once into the cache (a few seconds).
+BUILTIN_SCENES = {"analytic": {"size": 100, "train": 100, "val": 10, "test": 20, "seed": 0}}
+
+
+def builtin_scene_dir(name: str) -> Path:
+    """The folder of a built-in scene, generated on first use under $NSTR_CACHE (default ~/.cache/nstr)."""
+    import os
+
+    from nstr.scenes import make_scene
+
+    settings = BUILTIN_SCENES[name]
+    cache = Path(os.environ.get("NSTR_CACHE") or Path.home() / ".cache" / "nstr")
+    label = "-".join(f"{k}{v}" for k, v in settings.items())
+    folder = cache / "scenes" / f"{name}-{label}"
+    if not (folder / "transforms_test.json").exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        make_scene(folder, overwrite=folder.exists(), **settings)
+    return folder
 
 
 class Scene(Signal):
     """A Blender-format scene fitted as a radiance field, scored on its test views.
 
-    ``Scene("lego", downscale=2, background="white", rays=4096)``. Options: ``downscale`` (integer image
+    ``Scene("lego", downscale=2, background="white", rays=4096)``; ``Scene("analytic")`` is the built-in
+    generated scene (100 x 100 pixels, 100 / 10 / 20 views). Options: ``downscale`` (integer image
     shrink), ``background`` (white or black), ``rays`` (training rays per step), ``eval_rays`` (fixed val-view
     rays scored during training), ``test_views`` (how many test views to score and write; 0 = all),
     ``orbit_frames`` (frames of the novel-view orbit; 0 = none), ``seed`` (the evaluation rays; the fit's
@@ -85,7 +104,8 @@ class Scene(Signal):
     @classmethod
     def accepts(cls, source: str) -> bool:
         path = Path(source)
-        return path.is_dir() or (path.suffix.lower() == ".json" and path.name.startswith("transforms"))
+        return (str(source) in BUILTIN_SCENES or path.is_dir()
+                or (path.suffix.lower() == ".json" and path.name.startswith("transforms")))
 
     @classmethod
     def model_name(cls, name: str) -> str:
@@ -203,7 +223,8 @@ class Scene(Signal):
         return cls(spec["source"], **options)
 
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
-        return {"kind": self.kind, "source": str(Path(self.source).resolve()), "downscale": self.downscale,
+        source = self.source if self.source in BUILTIN_SCENES else str(Path(self.source).resolve())
+        return {"kind": self.kind, "source": source, "downscale": self.downscale,
                 "background": self.background, "rays": self.rays, "eval_rays": self.eval_rays,
                 "test_views": self.test_views, "orbit_frames": self.orbit_frames, "seed": self.seed,
                 "height": self.train_views.height, "width": self.train_views.width}
@@ -297,5 +318,7 @@ def _first_views(views: Views, n: int) -> Views:
 
 
 def _scene_root(source: str | Path) -> Path:
+    if str(source) in BUILTIN_SCENES:
+        return builtin_scene_dir(str(source))
     path = Path(source)
     return path.parent if path.suffix.lower() == ".json" else path
