@@ -31,6 +31,7 @@ bench: setup
 	$(VENV)/bin/nstr bench dinr --workers 2
 	$(VENV)/bin/nstr bench audio --workers 2
 	$(VENV)/bin/nstr bench sdf --workers 2
+	$(VENV)/bin/nstr bench nerf --workers 2
 	$(VENV)/bin/nstr bench report
 
 lint: setup

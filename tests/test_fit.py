@@ -120,3 +120,20 @@ def test_bad_settings_rejected(options, phrase, camera64):
     image = Image(camera64)
     with pytest.raises(NstrError, match=phrase):
         nstr.fit(image, _siren(image), quiet=True, **options)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through a mkstemp file (owner-only); the result must follow the umask like open()."""
+    import os
+
+    from nstr.runs import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "a.json", b"{}")
+        assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        write_atomic(tmp_path / "b.json", b"{}")
+        assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import click
@@ -22,6 +22,7 @@ from nstr.fresh_cli import fresh_command
 from nstr.scenes.cli import scene_command
 
 DEFAULT_MODEL = "nstr"
+DEFAULT_BATCH = 1 << 16
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 
 
@@ -36,7 +37,8 @@ def cli() -> None:
 @click.option("--steps", type=int, default=None, help="optimiser steps (reproducible budget)")
 @click.option("--max-seconds", type=float, default=None, help="training wall-clock budget in seconds")
 @click.option("--lr", type=float, default=None, help="Adam learning rate [model's reference value]")
-@click.option("--batch-size", type=int, default=1 << 16, show_default=True, help="coordinates per step; 0 = all")
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH, show_default=True,
+              help="coordinates per step; 0 = all (scenes: see --samples)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--holdout", type=float, default=0.0, show_default=True, help="fraction of samples held out")
 @click.option("--eval-every", type=int, default=100, show_default=True, help="evaluate every N steps")
@@ -95,8 +97,13 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
         parse_spec(fresh)  # syntax errors before any loading
     options = _kind_options(kind.kind, noise=noise, sdf_loss=sdf_loss, samples=samples, resample_every=resample_every,
                             downscale=downscale)
-    if kind.kind == "scene" and "background" in given:
-        options["background"] = given["background"]
+    if kind.kind == "scene":
+        if holdout or batch_size != DEFAULT_BATCH:
+            raise NstrError("a scene holds out its val and test views and draws --samples rays per step; "
+                            "--holdout and --batch-size do not apply")
+        settings = replace(settings, batch_size=0)  # the step's rays and the evaluation rays, all at once
+        if "background" in given:
+            options["background"] = given["background"]
     data = load_signal(signal, resize=parse_size(resize) if resize else None, **options)
     extra = {}
     if fresh is not None:

@@ -54,6 +54,11 @@ class Field(nn.Module):
     def extra_repr(self) -> str:
         return f"in_dim={self.in_dim}, out_dim={self.out_dim}, config={self.config}"
 
+    def weights_key(self) -> tuple:
+        """Identifies the current weights (changes whenever a parameter is updated in place), so results
+        computed from the fitted field (a rendered test split, an extracted mesh) can be cached per weights."""
+        return id(self), tuple((p.data_ptr(), p._version) for p in self.parameters())
+
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

@@ -33,8 +33,8 @@ from nstr.radiance.encoding import SH_FEATURES, spherical_harmonics, trunc_exp
 from nstr.radiance.occupancy import OccupancyGrid
 from nstr.radiance.tensorf import TensoRFGeometry
 from nstr.render import render_rays
+from nstr.scenes.pixels import BACKGROUNDS
 
-BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 SAMPLERS = ("occupancy", "importance")
 
 
@@ -56,6 +56,14 @@ class RenderConfig(ModelConfig):
     geo_features: int = option(15, "features the geometry network passes to the colour network")
     colour_width: int = option(64, "width of the colour network")
     colour_layers: int = option(2, "hidden layers of the colour network")
+
+    def __post_init__(self) -> None:
+        """Check the inner model's options (the next config in the MRO: list RenderConfig first among the
+        bases of a combined config), then the rendering options."""
+        inner = getattr(super(), "__post_init__", None)
+        if inner is not None:
+            inner()
+        self.check_render()
 
     def check_render(self) -> None:
         if not math.isfinite(self.density_bias):
@@ -93,7 +101,7 @@ class RadianceModel(Field):
         self.colour = mlp(cfg.geo_features + SH_FEATURES, cfg.colour_width, cfg.colour_layers, 3)
         self.occupancy = OccupancyGrid(cfg.occupancy_res, cfg.bound)
         self.register_buffer("steps_seen", torch.zeros((), dtype=torch.long))
-        self.register_buffer("background_rgb", torch.tensor(BACKGROUNDS[cfg.background]), persistent=False)
+        self.register_buffer("background_rgb", torch.full((3,), BACKGROUNDS[cfg.background]), persistent=False)
 
     def build_geometry(self) -> torch.nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -167,13 +175,9 @@ class RadianceModel(Field):
 
 
 @dataclass(frozen=True)
-class NeRFNSTRConfig(NSTRConfig, RenderConfig):
+class NeRFNSTRConfig(RenderConfig, NSTRConfig):
     log2_table: int = option(15, "levels with more vertices than 2^log2_table are hashed into that many")
     max_res: int = option(512, "cells per axis of the finest level (levels > 1)")
-
-    def __post_init__(self) -> None:
-        NSTRConfig.__post_init__(self)
-        self.check_render()
 
 
 @register("nerf-nstr")
@@ -189,14 +193,10 @@ class NeRFNSTR(RadianceModel):
 
 
 @dataclass(frozen=True)
-class NeRFHashGridConfig(HashGridConfig, RenderConfig):
+class NeRFHashGridConfig(RenderConfig, HashGridConfig):
     log2_table: int = option(17, "log2 of the entries per hashed level T (the paper uses 14..24)")
     max_res: int = option(512, "finest resolution N_max, in cells across the scene box")
     layers: int = option(1, "hidden layers of the density MLP (Instant-NGP: 1)")
-
-    def __post_init__(self) -> None:
-        HashGridConfig.__post_init__(self)
-        self.check_render()
 
 
 @register("nerf-hashgrid")
@@ -220,7 +220,7 @@ class NeRFTriPlaneConfig(RenderConfig):
     basis_lr_scale: float = option(0.05, "basis and colour network learn at this multiple of the factors' lr")
 
     def __post_init__(self) -> None:
-        self.check_render()
+        super().__post_init__()
         if self.resolution < 2 or min(self.density_components, self.appearance_components) < 1:
             raise ValueError("resolution must be >= 2 and component counts >= 1")
         if not (math.isfinite(self.basis_lr_scale) and self.basis_lr_scale > 0):

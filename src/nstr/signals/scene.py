@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from nstr.errors import NstrError
-from nstr.render import pixel_rays
+from nstr.render import orbit_poses, pixel_rays
 from nstr.signals.base import Signal
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ class Scene(Signal):
         """Test-view renders and their scores, cached per weights (field_metrics and the outputs share them)."""
         from skimage.metrics import structural_similarity
 
-        key = (id(model), tuple((p.data_ptr(), p._version) for p in model.parameters()))
+        key = model.weights_key()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         views = self.test
@@ -229,10 +229,6 @@ class Scene(Signal):
                 "test_views": self.test_views, "orbit_frames": self.orbit_frames, "seed": self.seed,
                 "height": self.train_views.height, "width": self.train_views.width}
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return ()
-
     def model_defaults(self, model_name: str) -> dict[str, Any]:
         """The scene's background, so the model composites over what the images were composited over."""
         return {"background": self.background}
@@ -266,18 +262,12 @@ class Scene(Signal):
         height, width = parse_size(options["size"]) if "size" in options else (train.height, train.width)
         focal = train.focal * width / train.width
         if suffix == ".png":
-            images, _, _ = render_views(run.model, _orbit(train.c2w, 1), height, width, focal)
+            images, _, _ = render_views(run.model, orbit_poses(train.c2w, 1), height, width, focal)
             save_rgb(output, images[0])
             return f"wrote {output} ({width}x{height}, one novel view)"
         frames = int(options.get("frames", 40))
         save_orbit(output, run.model, train.c2w, frames, height, width, focal)
         return f"wrote {output} ({frames} frames of {width}x{height} novel views)"
-
-
-def _orbit(c2w: torch.Tensor, frames: int) -> torch.Tensor:
-    from nstr.render import orbit_poses
-
-    return orbit_poses(c2w, frames)
 
 
 def render_views(model: Field, c2w: torch.Tensor, height: int, width: int,

@@ -163,7 +163,7 @@ class SDF(Signal):
         """Extracted mesh (normalised units, or None) and the shape metrics, cached per weights."""
         from nstr.shapes.extract import extract_mesh
 
-        key = (id(model), tuple((p.data_ptr(), p._version) for p in model.parameters()), self.resolution)
+        key = (model.weights_key(), self.resolution)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         start = time.perf_counter()
