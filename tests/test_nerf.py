@@ -154,6 +154,8 @@ def test_cli_fit_render_and_info(scene_dir, tmp_path, capsys):
     (["--background", "grey"], "background must be"),
     (["--holdout", "0.1"], "--holdout and --batch-size do not apply"),
     (["--batch-size", "1024"], "--holdout and --batch-size do not apply"),
+    (["--compile"], "--compile does not apply to scenes"),
+    (["--test-views", "-1"], "test views and orbit frames >= 0"),
 ])
 def test_cli_bad_scene_options_are_one_line(scene_dir, tmp_path, capsys, args, message):
     assert main(["fit", str(scene_dir), "--steps", "1", "--out", str(tmp_path / "r"), *args]) == 2
@@ -216,3 +218,42 @@ def test_resumed_scene_fit_matches_uninterrupted(scene_dir, tmp_path):
     assert resumed.metrics["resumed_from_step"] == 16
     assert [h["psnr"] for h in resumed.history] == [h["psnr"] for h in whole.history]
     assert resumed.metrics["psnr"] == whole.metrics["psnr"]
+
+    # Interrupted inside step 20 (an occupancy-update step), after the model's bookkeeping ran: the step is
+    # run again on resume without a second grid update or different jitter.
+    out2 = prepare_run_dir(tmp_path / "run2", overwrite=False)
+    inner = Scene.loss_terms
+
+    def interrupting(self, model, x, y):
+        terms = inner(self, model, x, y)
+        if self._step == 20:
+            raise KeyboardInterrupt
+        return terms
+
+    Scene.loss_terms = interrupting
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit(scene(), model(), settings, out=out2, quiet=True)
+    finally:
+        Scene.loss_terms = inner
+    again = nstr.resume(out2, quiet=True)
+    assert again.metrics["resumed_from_step"] == 20 and again.metrics["psnr"] == whole.metrics["psnr"]
+
+
+def test_scene_and_model_backgrounds_must_agree(scene_dir):
+    scene = Scene(scene_dir, rays=64, eval_rays=16, background="black", orbit_frames=0)
+    model = build_model("nerf-hashgrid", 6, 3, **SMALL["nerf-hashgrid"])  # white by default
+    with pytest.raises(NstrError, match="composites over white but the scene's images are on black"):
+        fit(scene, model, steps=1, quiet=True)
+    black = build_model("nerf-hashgrid", 6, 3, **{**SMALL["nerf-hashgrid"], **scene.model_defaults("nerf-hashgrid")})
+    assert fit(scene, black, steps=2, quiet=True).metrics["steps"] == 2
+
+
+def test_nerf_ssim_is_the_gaussian_window_definition():
+    from nstr.metrics import ssim_gaussian
+
+    rng = torch.Generator().manual_seed(0)
+    a = torch.rand(32, 32, 3, generator=rng).numpy()
+    assert ssim_gaussian(a, a) == pytest.approx(1.0)
+    assert 0 < ssim_gaussian(a, (a * 0.5 + 0.25)) < 1
+    assert ssim_gaussian(a[:8, :8], a[:8, :8]) != ssim_gaussian(a[:8, :8], a[:8, :8])  # too small: nan

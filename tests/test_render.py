@@ -97,6 +97,14 @@ def test_render_weights_hand_case_and_per_ray_reset():
     assert torch.allclose(weights, expected_w, atol=1e-12)
 
 
+def test_an_overflowing_density_stays_in_its_ray():
+    start, end = torch.tensor([0.0, 1.0, 0.0, 1.0]), torch.tensor([1.0, 2.0, 1.0, 2.0])
+    samples = Samples(torch.tensor([0, 0, 1, 1]), start, end, n_rays=2)
+    weights, transmittance = render_weights(torch.tensor([math.inf, 1.0, 1.0, 1.0]), samples)
+    assert torch.isfinite(weights).all() and weights[0] == 1.0 and weights[1] == 0.0
+    assert torch.allclose(weights[2:], torch.tensor([1 - math.exp(-1.0), math.exp(-1.0) * (1 - math.exp(-1.0))]))
+
+
 def test_render_weights_gradient_matches_finite_differences():
     samples = Samples(torch.tensor([0, 0, 1, 1, 1]), torch.tensor([0.0, 0.2, 0.0, 0.3, 0.5], dtype=torch.float64),
                       torch.tensor([0.2, 0.5, 0.3, 0.5, 0.9], dtype=torch.float64), n_rays=2)
@@ -145,6 +153,9 @@ def test_occupancy_grid_marks_a_sphere():
     outside = torch.tensor([[0.9, 0.9, 0.9], [-0.9, 0.0, 0.0], [0.0, 2.0, 0.0]])
     assert grid.occupied(inside, 0.1).all() and not grid.occupied(outside, 0.1).any()
     assert 0.02 < grid.occupied_fraction(0.1) < 0.2  # sphere volume / box = 0.065
+    flat = OccupancyGrid(resolution=4, bound=1.0)
+    flat.update(lambda x: torch.full((len(x),), 1e-3))  # uniform and thin: never an empty grid
+    assert flat.occupied_fraction(0.1) == 1.0
 
 
 def test_spherical_harmonics_are_orthonormal():

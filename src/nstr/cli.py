@@ -55,6 +55,8 @@ def cli() -> None:
               help="meshes: training samples at a time; scenes: training rays per step [4096]")
 @click.option("--resample-every", type=int, default=None, help="meshes: steps between sample redraws [1]")
 @click.option("--downscale", type=int, default=None, help="scenes: shrink every view by this integer factor [1]")
+@click.option("--test-views", type=int, default=None, help="scenes: score and write only the first N test views [all]")
+@click.option("--orbit-frames", type=int, default=None, help="scenes: frames of orbit.gif, 0 = none [40]")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="continue a killed run")
@@ -63,7 +65,8 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, holdout, eval_every, schedule,
                 checkpoint_every, compile_step, resize, noise, out, overwrite, resume, fresh, quiet,
-                sdf_loss=None, samples=None, resample_every=None, downscale=None, **model_options) -> None:
+                sdf_loss=None, samples=None, resample_every=None, downscale=None, test_views=None, orbit_frames=None,
+                **model_options) -> None:
     """Fit a model to SIGNAL and write a run directory. SIGNAL is an image file or a built-in name such as
     astronaut, an audio file, a mesh (fitted as a signed distance field) or a scene folder in the Blender
     format (fitted as a radiance field: --model nstr, hashgrid or triplane)."""
@@ -96,11 +99,13 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     if fresh is not None:
         parse_spec(fresh)  # syntax errors before any loading
     options = _kind_options(kind.kind, noise=noise, sdf_loss=sdf_loss, samples=samples, resample_every=resample_every,
-                            downscale=downscale)
+                            downscale=downscale, test_views=test_views, orbit_frames=orbit_frames)
     if kind.kind == "scene":
         if holdout or batch_size != DEFAULT_BATCH:
             raise NstrError("a scene holds out its val and test views and draws --samples rays per step; "
                             "--holdout and --batch-size do not apply")
+        if compile_step:
+            raise NstrError("--compile does not apply to scenes: the samples kept per ray change every step")
         settings = replace(settings, batch_size=0)  # the step's rays and the evaluation rays, all at once
         if "background" in given:
             options["background"] = given["background"]
@@ -121,7 +126,8 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
 #: Fit options that belong to one kind of signal: CLI name -> (kind, the signal's own option name).
 KIND_OPTIONS = {
     "noise": ("image", "noise"), "sdf-loss": ("sdf", "loss"), "resample-every": ("sdf", "resample_every"),
-    "downscale": ("scene", "downscale"),
+    "downscale": ("scene", "downscale"), "test-views": ("scene", "test_views"),
+    "orbit-frames": ("scene", "orbit_frames"),
 }
 
 
@@ -170,7 +176,7 @@ class _Diverged(Exception):
 @cli.command("render")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("--size", default=None, help="image runs: WxH to decode at [the fitted size]")
+@click.option("--size", default=None, help="image and scene runs: WxH to decode at [the fitted size]")
 @click.option("--rate", type=int, default=None, help="audio runs: sample rate in Hz to resample at [the input's]")
 @click.option("--resolution", type=int, default=None, help="shape runs: marching-cubes grid per axis")
 @click.option("--frames", type=int, default=None, help="scene runs: frames of the orbit (.gif/.mp4) [40]")

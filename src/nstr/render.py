@@ -84,6 +84,10 @@ def orbit_poses(c2w: torch.Tensor, frames: int) -> torch.Tensor:
     return torch.stack(poses)
 
 
+#: Largest optical depth of one interval (exp(-1e4) is 0: fully opaque already).
+OPTICAL_CAP = 1e4
+
+
 # -- where rays meet the scene box ------------------------------------------------------------------------
 def ray_box(origins: torch.Tensor, directions: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Entry and exit distances [R] of rays through the box [-bound, bound]^3 (slab method); rays that miss
@@ -132,7 +136,8 @@ class Samples:
 def stratified_edges(near: torch.Tensor, far: torch.Tensor, n: int,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """Interval edges [R, n + 1] splitting [near, far] into n equal strata; with a generator each inner edge
-    is jittered uniformly within its stratum (stratified sampling), without one the strata are regular."""
+    moves uniformly by up to half a stratum either way (then sorted), so sample midpoints cover every depth
+    across training; without one the strata are regular."""
     u = torch.linspace(0.0, 1.0, n + 1, device=near.device).expand(near.shape[0], n + 1)
     if generator is not None:
         jitter = (torch.rand(near.shape[0], n + 1, generator=generator, device=near.device) - 0.5) / n
@@ -146,7 +151,8 @@ def march(origins: torch.Tensor, directions: torch.Tensor, near: torch.Tensor, f
           occupied: Callable[[torch.Tensor], torch.Tensor] | None = None,
           generator: torch.Generator | None = None) -> Samples:
     """Equal steps of length ``step`` from near to far (with a generator each ray's first step starts a random
-    fraction of a step in, so training sees every depth), keeping only the intervals whose midpoint
+    fraction of a step in, so training sees every depth; the skipped first fraction of a step at the box's
+    entry is empty space in any scene that fits its box), keeping only the intervals whose midpoint
     ``occupied(points [M, 3]) -> bool [M]`` accepts (an occupancy grid's test)."""
     longest = float((far - near).max()) if near.numel() else 0.0
     n = max(1, math.ceil(longest / step))
@@ -190,7 +196,9 @@ def render_weights(sigma: torch.Tensor, samples: Samples) -> tuple[torch.Tensor,
     float64 so long opaque rays do not lose the small terms."""
     if len(samples) == 0:
         return sigma.new_zeros(0), sigma.new_zeros(0)
-    optical = sigma * (samples.t_end - samples.t_start)
+    # Capped so that one overflowing density (exp of a large raw value) stays opaque instead of turning the
+    # running sum, and with it every later ray of the batch, into inf - inf.
+    optical = (sigma * (samples.t_end - samples.t_start)).clamp(max=OPTICAL_CAP)
     total = optical.double().cumsum(0)
     exclusive = total - optical.double()
     first = torch.ones_like(samples.ray_index, dtype=torch.bool)

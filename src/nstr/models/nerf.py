@@ -135,13 +135,17 @@ class RadianceModel(Field):
             coarse=cfg.coarse_samples, fine=cfg.fine_samples, density=self.density,
         )
 
-    def training_render(self, rays: torch.Tensor, background: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """``render`` for one training step: advances the step count, refreshes the occupancy grid on schedule
-        and jitters the samples with a generator seeded by the step (so a resumed fit repeats exactly)."""
-        if int(self.steps_seen) % self.config.occupancy_every == 0 and self.config.sampler == "occupancy":
-            self.occupancy.update(self.density, fraction=1.0 if int(self.steps_seen) == 0 else 0.25)
-        generator = torch.Generator().manual_seed(1_000_003 * int(self.steps_seen) + 17)
-        self.steps_seen += 1
+    def training_render(self, rays: torch.Tensor, background: torch.Tensor | None = None, step: int | None = None,
+                        seed: int = 0) -> dict[str, torch.Tensor]:
+        """``render`` for training step ``step`` (default: the next one): refreshes the occupancy grid on
+        schedule, once per step even if the step is run again after an interrupt, and jitters the samples with
+        a generator seeded by (seed, step), so a resumed fit repeats exactly."""
+        step = int(self.steps_seen) if step is None else step
+        due = step % self.config.occupancy_every == 0 and step >= int(self.steps_seen)
+        if due and self.config.sampler == "occupancy":
+            self.occupancy.update(self.density, fraction=1.0 if step == 0 else 0.25)
+        generator = torch.Generator().manual_seed((seed * 1_000_003 + step) * 7919 + 17)
+        self.steps_seen.fill_(max(int(self.steps_seen), step + 1))
         return self.render(rays, generator, background)
 
     def forward(self, rays: torch.Tensor) -> torch.Tensor:
@@ -151,8 +155,11 @@ class RadianceModel(Field):
         return self.render(rays)["rgb"]
 
     @torch.no_grad()
-    def render_chunked(self, rays: torch.Tensor, chunk: int = 1 << 14) -> dict[str, torch.Tensor]:
-        """``render`` of many rays [N, 6] in chunks (evaluation: regular samples), results on the CPU."""
+    def render_chunked(self, rays: torch.Tensor, samples: int = 1 << 19) -> dict[str, torch.Tensor]:
+        """``render`` of many rays [N, 6] in chunks of about ``samples`` points before empty space is skipped
+        (evaluation: regular samples), results on the CPU."""
+        per_ray = self.config.samples_per_ray if self.config.sampler == "occupancy" else self.config.coarse_samples
+        chunk = max(64, samples // per_ray)
         was_training = self.training
         self.eval()
         try:

@@ -1,9 +1,9 @@
 """An occupancy grid over the scene box: which cells may hold matter, so marching skips empty space.
 
 Instant-NGP's scheme: every cell keeps a running maximum of the field's density at random points inside it,
-decayed by ``decay`` at each update; a cell is occupied while that value exceeds the density at which one
-march step becomes 1 % opaque (or the grid's mean, whichever is lower, so a grid never empties itself).
-Cells never measured count as occupied.
+decayed by ``decay`` at each update; a cell is occupied while that value reaches the density at which one
+march step becomes 1 % opaque (or the grid's mean, whichever is lower). Cells never measured count as
+occupied, and a grid that would mark every cell empty marks them all occupied (no samples, no gradient).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class OccupancyGrid(nn.Module):
         if not bool(measured.any()):
             return torch.ones_like(measured)
         threshold = min(0.01 / step, float(self.density[measured].mean()))
-        return ~measured | (self.density > threshold)
+        mask = ~measured | (self.density >= threshold)
+        return mask if bool(mask.any()) else torch.ones_like(mask)  # an empty grid would stop all learning
 
     def occupied(self, x: torch.Tensor, step: float) -> torch.Tensor:
         """Whether each point [M, 3] lies in an occupied cell (points outside the box count as empty)."""

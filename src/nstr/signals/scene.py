@@ -10,8 +10,9 @@ rays]. Every step ``rays`` training rays are drawn at random from all pixels of 
 of (seed, step), so resumed fits repeat exactly; the evaluation rays are marked in the targets and skipped by
 the loss, so the ``psnr`` logged during training is a held-out number on val views (the fit keeps the weights
 that maximise it). At the end every test view is rendered whole: ``psnr`` and ``ssim`` in metrics.json are means
-over the test split (``psnr_views`` lists each), with the mean absolute depth error where the scene has depth
-maps, and test renders, depth maps and an orbit of novel views are written.
+over the test split (``psnr_views`` lists each; SSIM as NeRF papers compute it, an 11 x 11 Gaussian window),
+with the mean absolute depth error where the scene has depth maps, and test renders, depth maps and an orbit
+of novel views are written. Ray draws, sample jitter and random backgrounds are functions of (seed, step).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import numpy as np
 import torch
 
 from nstr.errors import NstrError
+from nstr.metrics import psnr, ssim_gaussian
 from nstr.render import orbit_poses, pixel_rays
+from nstr.scenes.pixels import BACKGROUNDS
 from nstr.signals.base import Signal
 
 if TYPE_CHECKING:
@@ -91,11 +94,12 @@ class Scene(Signal):
         if test_views:
             self.test = _first_views(self.test, test_views)
         val = self.data.splits["val"]
-        pick = torch.randperm(val.images[..., 0].numel(), generator=torch.Generator().manual_seed(seed))[:eval_rays]
+        pick = torch.randint(val.images[..., 0].numel(), (eval_rays,), generator=torch.Generator().manual_seed(seed))
         eval_coords, eval_targets = _rays_at(val, pick)
         self._eval_coords = eval_coords
         self._eval_targets = torch.cat([eval_targets, torch.ones(len(pick), 1)], dim=1)
         self._step: int | None = None
+        self._stream = seed
         self._draw(0, seed)
         self._step = None
         self.load_seconds = time.perf_counter() - start
@@ -124,7 +128,7 @@ class Scene(Signal):
         self.coords = torch.cat([self._eval_coords, coords])
         self._targets = torch.cat([self._eval_targets, torch.cat([targets, torch.zeros(self.rays, 1)], dim=1)])
         self.values = self._targets[:, :3]  # colour over the scene's background: what evaluation scores
-        self._step = step
+        self._step, self._stream = step, stream
 
     def before_step(self, step: int, generator: torch.Generator) -> bool:
         if step == self._step:
@@ -141,12 +145,17 @@ class Scene(Signal):
         """Squared colour error over a random background per ray (Instant-NGP's trick: with one fixed
         background, opaque fog of that colour in empty space would fit the images as well as empty space does,
         and the occupancy grid could skip nothing), plus the model's regularisers."""
+        if model.config.background != self.background:
+            raise NstrError(f"the model composites over {model.config.background} but the scene's images are on "
+                            f"{self.background}; build it with background='{self.background}' (Scene.model_defaults)")
         train = y[:, EVAL_COLUMN] < 0.5
         x, y = x[train], y[train]
-        generator = torch.Generator().manual_seed(int(model.steps_seen) + 7 * self.seed + 1)
+        step = self._step or 0
+        generator = torch.Generator().manual_seed((self._stream * 1_000_003 + step) * 7919 + 5)
         background = torch.rand(x.shape[0], 3, generator=generator)
-        target = y[:, :3] + (1.0 - y[:, ALPHA_COLUMN : ALPHA_COLUMN + 1]) * (background - model.background_rgb)
-        pred = model.training_render(x, background)["rgb"]
+        scene_background = BACKGROUNDS[self.background]
+        target = y[:, :3] + (1.0 - y[:, ALPHA_COLUMN : ALPHA_COLUMN + 1]) * (background - scene_background)
+        pred = model.training_render(x, background, step=step, seed=self._stream)["rgb"]
         return {"task": torch.mean((pred - target) ** 2), **model.regularisers(x)}
 
     # -- evaluation ------------------------------------------------------------------------------------
@@ -154,7 +163,7 @@ class Scene(Signal):
         """PSNR (peak 1) on the val-view evaluation rays when given every sample, else on the samples given."""
         if len(pred) == len(self.coords):
             pred, target = pred[: self.eval_rays], target[: self.eval_rays]
-        return _psnr(pred, target)
+        return psnr(pred.clamp(0, 1), target)
 
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:
         return {"psnr_val_rays": self.psnr(pred, self.values), "rays_per_step": self.rays,
@@ -165,8 +174,6 @@ class Scene(Signal):
 
     def renders(self, model: Field) -> dict[str, Any]:
         """Test-view renders and their scores, cached per weights (field_metrics and the outputs share them)."""
-        from skimage.metrics import structural_similarity
-
         key = model.weights_key()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
@@ -175,9 +182,8 @@ class Scene(Signal):
         images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal)
         seconds = time.perf_counter() - start
         truth = views.images.numpy()
-        psnrs = [_psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
-        ssims = [float(structural_similarity(truth[k], images[k], channel_axis=-1, data_range=1.0))
-                 for k in range(len(images))]
+        psnrs = [psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
+        ssims = [ssim_gaussian(images[k], truth[k]) for k in range(len(images))]
         metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), "psnr_views": psnrs,
                    "test_views": len(images), "render_seconds": seconds,
                    "render_rays_per_second": images[..., 0].size / seconds}
@@ -283,11 +289,6 @@ def render_views(model: Field, c2w: torch.Tensor, height: int, width: int,
         depths.append(out["depth"].view(height, width).numpy())
         opacities.append(out["opacity"].view(height, width).numpy())
     return np.stack(images), np.stack(depths), np.stack(opacities)
-
-
-def _psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
-    error = (pred.double().clamp(0, 1) - target.double()).pow(2).mean()
-    return float(10 * torch.log10(1.0 / error.clamp_min(1e-20)))
 
 
 def _rays_at(views: Views, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
