@@ -140,46 +140,60 @@ def measure(claim: Claim, records: list[Record]) -> tuple[float | None, str]:
     return None, NOT_MEASURED
 
 
+def _label_means(records: list[Record]) -> list[Record]:
+    """One record per variant label: PSNR and parameters averaged over its seeds."""
+    labels: dict[str, list[Record]] = {}
+    for r in records:
+        labels.setdefault(r["model"], []).append(r)
+    return [{"model": label, "psnr": statistics.fmean(r["psnr"] for r in group),
+             "params": statistics.fmean(r["params"] for r in group), "seeds": len(group)}
+            for label, group in labels.items()]
+
+
 def nerf_param_ratio(records: list[Record]) -> tuple[float | None, str]:
     """Parameters the smallest baseline needs to reach a test PSNR over those the smallest NSTR variant needs,
-    at the best baseline's PSNR less ``EQUAL_QUALITY_DB`` (0 when no NSTR variant gets there)."""
-    baselines = [r for r in records if r["model"] in NERF_BASELINES]
-    mine = [r for r in records if r["model"].startswith("nstr")]
+    at the best baseline's PSNR less ``EQUAL_QUALITY_DB`` (0 when no NSTR variant gets there); PSNRs are means
+    over each variant's seeds."""
+    means = _label_means(records)
+    baselines = [r for r in means if r["model"] in NERF_BASELINES]
+    mine = [r for r in means if r["model"].startswith("nstr")]
     if not baselines or not mine:
         return None, NOT_MEASURED
     target = max(r["psnr"] for r in baselines) - EQUAL_QUALITY_DB
     theirs = min((r for r in baselines if r["psnr"] >= target), key=lambda r: r["params"])
     matching = [r for r in mine if r["psnr"] >= target]
+    seeds = f"; mean of {min(r['seeds'] for r in means)}+ seeds each"
     if not matching:
         top = max(mine, key=lambda r: r["psnr"])
         return 0.0, (f"no NSTR variant reaches {target:.2f} dB ({theirs['model']}: {theirs['psnr']:.2f} dB with "
                      f"{theirs['params'] / 1e6:.2f}M); best NSTR {top['model']} {top['psnr']:.2f} dB "
-                     f"({top['params'] / 1e6:.2f}M)")
+                     f"({top['params'] / 1e6:.2f}M){seeds}")
     smallest = min(matching, key=lambda r: r["params"])
     ratio = theirs["params"] / smallest["params"]
     return ratio, (f"{ratio:.2f} x at {target:.2f} dB: {smallest['model']} needs {smallest['params'] / 1e6:.2f}M "
                    f"({smallest['psnr']:.2f} dB), {theirs['model']} {theirs['params'] / 1e6:.2f}M "
-                   f"({theirs['psnr']:.2f} dB)")
+                   f"({theirs['psnr']:.2f} dB){seeds}")
 
 
 def nerf_speedup(records: list[Record]) -> tuple[float | None, str]:
     """Training time of each default-size baseline to reach a PSNR on the val rays over NSTR's time to reach
-    it (the lower of the two best values in their histories); the smallest ratio over baselines (NSTR must
-    beat each)."""
-    mine = [r for r in records if r["model"] == "nstr"]
-    if not mine:
-        return None, NOT_MEASURED
-    nstr = mine[0]
+    it (the lower of the two best values in their histories), paired by seed and averaged; the smallest ratio
+    over baselines (NSTR must beat each)."""
     found = []
     for name in ("hashgrid", "triplane"):
-        for other in (r for r in records if r["model"] == name):
+        ratios, targets = [], []
+        for nstr, other in _pairs(records, "nstr", name):
             target = min(_final_val(nstr), _final_val(other))
             theirs, ours = (max(time_to_reach(r, target), 1e-9) for r in (other, nstr))
-            found.append((name, target, theirs / ours))
+            ratios.append(theirs / ours)
+            targets.append(target)
+        if ratios:
+            found.append((name, statistics.fmean(targets), statistics.fmean(ratios), len(ratios)))
     if not found:
         return None, NOT_MEASURED
-    value = min(v for _, _, v in found)
-    return value, "; ".join(f"{v:.2f} x vs {name} (time to {t:.2f} dB on val rays)" for name, t, v in found)
+    value = min(v for _, _, v, _ in found)
+    return value, "; ".join(f"{v:.2f} x vs {name} (time to {t:.2f} dB on val rays, {n} paired fits)"
+                            for name, t, v, n in found)
 
 
 def _final_val(record: Record) -> float:
