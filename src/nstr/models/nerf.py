@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -88,9 +88,21 @@ def _sub_config(config: ModelConfig, cls: type[ModelConfig], **overrides: Any) -
 
 
 class RadianceModel(Field):
-    """Base of the radiance-field models: subclasses build ``geometry`` (x in [-1, 1]^3 -> [N, 1 + features])."""
+    """Base of the radiance-field models: ``geometry`` maps x in [-1, 1]^3 -> [N, 1 + features].
+
+    A subclass either names a registered coordinate model as ``inner`` (built from the matching fields of the
+    combined config, and lending its learning rate and Adam options) or overrides ``build_geometry``.
+    """
 
     in_dims = (6,)
+    inner: ClassVar[type[Field] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.inner is not None:
+            for name in ("default_lr", "adam_options"):
+                if name not in cls.__dict__:
+                    setattr(cls, name, getattr(cls.inner, name))
 
     def __init__(self, in_dim: int, out_dim: int, config: RenderConfig | None = None, **options: Any):
         super().__init__(in_dim, out_dim, config, **options)
@@ -103,8 +115,10 @@ class RadianceModel(Field):
         self.register_buffer("steps_seen", torch.zeros((), dtype=torch.long))
         self.register_buffer("background_rgb", torch.full((3,), BACKGROUNDS[cfg.background]), persistent=False)
 
-    def build_geometry(self) -> torch.nn.Module:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def build_geometry(self) -> torch.nn.Module:
+        if self.inner is None:  # pragma: no cover - a subclass without inner overrides this
+            raise NotImplementedError
+        return self.inner(3, 1 + self.config.geo_features, config=_sub_config(self.config, self.inner.Config))
 
     @property
     def step(self) -> float:
@@ -192,11 +206,7 @@ class NeRFNSTR(RadianceModel):
     """NSTR radiance field: spectral field over x decoded to density and features; view direction into colour."""
 
     Config = NeRFNSTRConfig
-    default_lr = NSTR.default_lr
-    adam_options = NSTR.adam_options
-
-    def build_geometry(self) -> NSTR:
-        return NSTR(3, 1 + self.config.geo_features, config=_sub_config(self.config, NSTRConfig))
+    inner = NSTR
 
 
 @dataclass(frozen=True)
@@ -211,11 +221,7 @@ class NeRFHashGrid(RadianceModel):
     """Instant-NGP radiance field: hash grid -> density MLP (density + features) -> colour MLP with SH(d)."""
 
     Config = NeRFHashGridConfig
-    default_lr = HashGridField.default_lr
-    adam_options = HashGridField.adam_options
-
-    def build_geometry(self) -> HashGridField:
-        return HashGridField(3, 1 + self.config.geo_features, config=_sub_config(self.config, HashGridConfig))
+    inner = HashGridField
 
 
 @dataclass(frozen=True)
