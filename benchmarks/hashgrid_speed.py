@@ -2,7 +2,7 @@
 
 Variants, all with the same levels, resolutions and table size:
 
-- ``ours``: ``nstr.encodings.HashGrid`` (level-major corner layout, ``index_select`` gather and
+- ``ours``: ``nstr.nn.hashgrid.HashGrid`` (level-major corner layout, ``index_select`` gather and
   ``index_add_`` backward, one level at a time);
 - ``ours+compile``: the same module under ``torch.compile`` (skipped with a note if compiling fails);
 - ``ours-layout+tab[idx]``: our corner computation but the gather written as ``table[idx]`` (an ablation
@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nstr.encodings import HASH_PRIMES, HashGrid, level_resolutions
+from nstr.nn.hashgrid import HASH_PRIMES, HashGrid, level_resolutions
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hashgrid_speed.json"
 

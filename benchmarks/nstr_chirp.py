@@ -18,8 +18,8 @@ import torch
 from scipy.stats import spearmanr
 
 from nstr.bench.report import write_result
-from nstr.fit import _optimizer
 from nstr.models import build_model
+from nstr.train.fit import _optimizer
 
 VARIANTS = {
     "nstr default": {},

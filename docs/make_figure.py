@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 import nstr
-from nstr.pngio import decode_png
-from nstr.viz import pyplot, save_figure
+from nstr.core.plotting import pyplot, save_figure
+from nstr.core.png import decode_png
 
 
 def main(run_dir: str, out: str) -> None:

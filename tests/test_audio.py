@@ -11,20 +11,20 @@ import pytest
 import soundfile as sf
 import torch
 
-from nstr.audio_metrics import (
+from nstr.cli.main import main
+from nstr.core.errors import NstrError
+from nstr.models import build_model
+from nstr.signals import load_signal
+from nstr.signals.audio.metrics import (
     log_spectral_distance,
     snr,
     spectral_convergence,
     stft_magnitude_blocks,
     stft_transform,
 )
-from nstr.cli import main
-from nstr.errors import NstrError
-from nstr.fit import fit
-from nstr.models import build_model
-from nstr.signals import load_signal
-from nstr.signals.audio import Audio, Chirp, time_coords
-from nstr.viz_audio import spectrogram_db
+from nstr.signals.audio.pictures import spectrogram_db
+from nstr.signals.audio.signal import Audio, Chirp, time_coords
+from nstr.train.fit import fit
 
 DATA = (Path(__file__).parents[1] / "../shared/data/audio").resolve()
 
@@ -267,7 +267,7 @@ def test_cli_fit_render_and_stereo(tmp_path, chime, capsys):
 
     assert main(["render", str(out), str(tmp_path / "same.wav")]) == 0
     assert np.array_equal(sf.read(tmp_path / "same.wav", dtype="int16")[0], recon)
-    import nstr.signals.audio as audio_module
+    import nstr.signals.audio.signal as audio_module
 
     audio_module.BLOCK, block = 1000, audio_module.BLOCK
     try:

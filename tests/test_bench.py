@@ -12,13 +12,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from nstr.bench.cli import bench_command
 from nstr.bench.executors import LocalExecutor, RayExecutor, make_executor
 from nstr.bench.report import write_report
 from nstr.bench.runner import read_record, record_path, run_cell, run_suite
 from nstr.bench.sizing import count_params
 from nstr.bench.suites import SUITES, Overrides, Suite, expand
-from nstr.errors import NstrError
+from nstr.cli.bench import bench_command
+from nstr.core.errors import NstrError
 from nstr.models import MODELS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -304,7 +304,7 @@ def test_perf_counts_the_matrix_work_of_a_step():
 
 
 def test_perf_command_rejects_bad_input(tmp_path):
-    from nstr.cli import main
+    from nstr.cli.main import main
 
     assert main(["bench", "perf", "--models", "nope", "--out", str(tmp_path)]) == 2
     assert main(["bench", "perf", "--siren-steps", "0", "--out", str(tmp_path)]) == 2

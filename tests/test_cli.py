@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from nstr.cli import main
-from nstr.pngio import decode_png, encode_png
+from nstr.cli.main import main
+from nstr.core.png import decode_png, encode_png
 
 
 @pytest.fixture()
@@ -87,7 +87,7 @@ def test_bad_input_one_line_exit_2_no_run_dir(tmp_path, monkeypatch, capsys, arg
 
 def test_bad_file_through_real_process_has_no_traceback(tmp_path):
     (tmp_path / "fake.png").write_text("hello")
-    proc = subprocess.run([sys.executable, "-m", "nstr.cli", "fit", "fake.png", "--steps", "2"],
+    proc = subprocess.run([sys.executable, "-m", "nstr.cli.main", "fit", "fake.png", "--steps", "2"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -112,7 +112,7 @@ def test_fresh_syntax_error_is_caught_before_loading(tmp_path, monkeypatch, caps
 
 
 def test_fit_with_noise_scores_the_clean_image(tmp_path):
-    from nstr.cli import main
+    from nstr.cli.main import main
 
     out = tmp_path / "run"
     assert main(["fit", "camera", "--resize", "32x32", "--model", "siren", "--steps", "5", "--noise", "0.2",

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from nstr.bench.sizing import TOLERANCE, size_model
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 from nstr.models import DINR, DINRFFN, DINRSiren, build_model
-from nstr.ode import kinetic_energy, odeint_adaptive, odeint_fixed
+from nstr.nn.ode import kinetic_energy, odeint_adaptive, odeint_fixed
 
 A = np.array([[-0.5, 2.0, 0.0], [-2.0, -0.5, 0.3], [0.1, 0.0, -1.0]])
 Y0 = np.array([1.0, 0.5, -0.25])
@@ -278,7 +278,7 @@ def test_short_fit_on_camera_reaches_psnr_floor(one_thread):
 
 
 def test_cli_fit_logs_kinetic_energy(tmp_path, one_thread):
-    from nstr.cli import main
+    from nstr.cli.main import main
 
     out = tmp_path / "run"
     args = ["fit", "camera", "--model", "dinr-siren", "--solver", "rk4", "--ode-steps", "4", "--steps", "20",
@@ -296,7 +296,7 @@ def test_cli_fit_logs_kinetic_energy(tmp_path, one_thread):
     (["--solver", "heun"], "solver must be one of euler, rk4, dopri5"),
 ])
 def test_cli_bad_options_exit_2_with_one_line(tmp_path, capsys, flags, phrase):
-    from nstr.cli import main
+    from nstr.cli.main import main
 
     out = tmp_path / "run"
     args = ["fit", "camera", "--model", "dinr-siren", *flags, "--steps", "5", "--resize", "32x32", "--out", str(out),

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import nstr
-from nstr.errors import NstrError
-from nstr.fit import FitSettings, learning_rate, split_holdout
+from nstr.core.errors import NstrError
 from nstr.models import build_model
-from nstr.runs import prepare_run_dir
 from nstr.signals import Image
+from nstr.train.fit import FitSettings, learning_rate, split_holdout
+from nstr.train.runs import prepare_run_dir
 
 
 def _siren(image, seed=0, hidden=64):
@@ -126,7 +126,7 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     """Atomic writes go through a mkstemp file (owner-only); the result must follow the umask like open()."""
     import os
 
-    from nstr.runs import write_atomic
+    from nstr.train.runs import write_atomic
 
     old = os.umask(0o022)
     try:

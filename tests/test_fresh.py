@@ -12,21 +12,13 @@ from click.testing import CliRunner
 from scipy.stats import wasserstein_distance
 
 from nstr import fresh
-from nstr.errors import NstrError
-from nstr.fresh import (
-    diagonal_sums,
-    mask_1d,
-    mask_2d,
-    mask_3d,
-    resize_to_square,
-    select,
-    spectral_distance,
-    spectrum,
-)
-from nstr.fresh_cli import fresh_command, parse_values, select_for_fit
+from nstr.cli.fresh import fresh_command, parse_values, select_for_fit
+from nstr.core.errors import NstrError
+from nstr.fresh import select, spectral_distance, spectrum
+from nstr.fresh.spectra import diagonal_sums, mask_1d, mask_2d, mask_3d, resize_to_square
 from nstr.models import build_model
 from nstr.signals import Image
-from nstr.signals.image import pixel_centres
+from nstr.signals.image.signal import pixel_centres
 
 SMALL_SIREN = {"hidden": 32, "layers": 1}
 
@@ -234,7 +226,7 @@ def test_float32_selection_matches_the_models_own_forward(monkeypatch, camera64)
     signal = Image(camera64)
     args = (signal, "siren", "omega0", [20, 80])
     fast = select(*args, inits=2, n=16, options=SMALL_SIREN, precision="float32", workers=1)
-    monkeypatch.setattr(fresh, "FAST_FORWARDS", {})
+    monkeypatch.setattr(fresh.forwards, "FAST_FORWARDS", {})
     threads = torch.get_num_threads()
     plain = select(*args, inits=2, n=16, options=SMALL_SIREN, precision="bfloat16", workers=2)
     assert torch.get_num_threads() == threads  # the workers' single-thread setting stays in the workers

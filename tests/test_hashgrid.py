@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import nstr
-from nstr.encodings import HashGrid, gather_rows, interpolate, level_resolutions
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 from nstr.models import HashGridField, build_model
+from nstr.nn.hashgrid import HashGrid, gather_rows, interpolate, level_resolutions
 
 PRIMES = (1, 2654435761, 805459861)
 
@@ -345,7 +345,7 @@ def test_model_options_training_defaults_and_errors():
 
 
 def test_backends():
-    from nstr.encodings import _tcnn_available
+    from nstr.nn.hashgrid import _tcnn_available
 
     assert HashGrid(2, **SMALL, backend="auto").backend == ("tcnn" if _tcnn_available() else "torch")
     if _tcnn_available():

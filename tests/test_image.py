@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from nstr.errors import NstrError
-from nstr.pngio import decode_png, encode_png
+from nstr.core.errors import NstrError
+from nstr.core.png import decode_png, encode_png
 from nstr.signals import Image, load_signal
-from nstr.signals.image import parse_size, pixel_centres
+from nstr.signals.image.signal import parse_size, pixel_centres
 
 
 def test_pixel_centres_hand_computed():

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from nstr.encodings import FourierFeatures
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 from nstr.models import MODELS, SIREN, build_model
+from nstr.nn.hashgrid import FourierFeatures
 
 NAMES = sorted(n for n, cls in MODELS.items() if 6 not in cls.in_dims)  # coordinate fields; rays: test_nerf
 

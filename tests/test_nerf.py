@@ -9,14 +9,14 @@ import shutil
 import pytest
 import torch
 
-from nstr.cli import main
-from nstr.errors import NstrError
-from nstr.fit import fit
+from nstr.cli.main import main
+from nstr.core.errors import NstrError
 from nstr.models import MODELS, build_model
-from nstr.render import camera_rays
-from nstr.scenes import make_scene
+from nstr.render.rendering import camera_rays
 from nstr.signals import load_signal
-from nstr.signals.scene import Scene
+from nstr.signals.scene.make import make_scene
+from nstr.signals.scene.signal import Scene
+from nstr.train.fit import fit
 
 RADIANCE = sorted(n for n, cls in MODELS.items() if 6 in cls.in_dims)
 #: Small versions of each model, so a test step takes milliseconds.
@@ -60,7 +60,7 @@ def test_render_contract_and_gradients_reach_every_parameter(name):
 
 @pytest.mark.parametrize("name", RADIANCE)
 def test_weights_and_occupancy_round_trip(name, tmp_path):
-    from nstr.runs import load_weights, save_weights
+    from nstr.train.runs import load_weights, save_weights
 
     torch.manual_seed(0)
     model = build_model(name, 6, 3, **SMALL[name])
@@ -98,7 +98,7 @@ def test_scene_rays_are_the_cameras_pixels(scene_dir):
     views = scene.train_views
     origins, directions = camera_rays(views.c2w[0], views.height, views.width, views.focal)
     per_view = views.height * views.width
-    from nstr.signals.scene import _rays_at
+    from nstr.signals.scene.signal import _rays_at
 
     rays, targets = _rays_at(views, torch.tensor([5 * views.width + 7, per_view + 3]))
     assert torch.allclose(rays[0], torch.cat([origins[5, 7], directions[5, 7]]), atol=1e-6)
@@ -193,8 +193,8 @@ def test_resumed_scene_fit_matches_uninterrupted(scene_dir, tmp_path):
     """Ray draws, sample jitter, random backgrounds and occupancy updates are functions of the step, and the
     occupancy grid and step count are saved with the weights: a killed and resumed fit repeats exactly."""
     import nstr
-    from nstr.fit import FitSettings
-    from nstr.runs import prepare_run_dir
+    from nstr.train.fit import FitSettings
+    from nstr.train.runs import prepare_run_dir
 
     settings = FitSettings(steps=24, batch_size=0, eval_every=8, checkpoint_every=4)
 
@@ -250,7 +250,7 @@ def test_scene_and_model_backgrounds_must_agree(scene_dir):
 
 
 def test_nerf_ssim_is_the_gaussian_window_definition():
-    from nstr.metrics import ssim_gaussian
+    from nstr.core.metrics import ssim_gaussian
 
     rng = torch.Generator().manual_seed(0)
     a = torch.rand(32, 32, 3, generator=rng).numpy()

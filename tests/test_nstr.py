@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import nstr
-from nstr.encodings import HashGrid
 from nstr.models import NSTR, NSTRPaper, build_model
-from nstr.nets import TangentMLP
+from nstr.nn.hashgrid import HashGrid
+from nstr.nn.mlp import TangentMLP
 from nstr.signals import Image
 
 
@@ -154,7 +154,7 @@ def test_local_frequency_tracks_a_chirp(sweep):
     without training. (The multiresolution default does not pass this: benchmarks/nstr_chirp.py.)"""
     from scipy.stats import spearmanr
 
-    from nstr.fit import _optimizer
+    from nstr.train.fit import _optimizer
 
     n, start = 2048, 35.0 if sweep < 0 else 20.0
     x = ((torch.arange(n) * 2 + 1) / n - 1).view(-1, 1)

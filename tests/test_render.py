@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from nstr.radiance.encoding import spherical_harmonics, trunc_exp
-from nstr.radiance.occupancy import OccupancyGrid
-from nstr.radiance.tensorf import VMFactors
-from nstr.render import (
+from nstr.nn.sh import spherical_harmonics, trunc_exp
+from nstr.nn.tensorf import VMFactors
+from nstr.render.occupancy import OccupancyGrid
+from nstr.render.rendering import (
     Samples,
     camera_rays,
     composite,

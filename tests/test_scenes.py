@@ -15,15 +15,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import nstr.scenes.make as make_module
-from nstr.errors import NstrError
-from nstr.pngio import encode_png
-from nstr.render import camera_rays, focal_from_fov
-from nstr.scenes import BlenderScene, Views, load_blender, make_scene
-from nstr.scenes.analytic import Box, Cylinder, Sphere
-from nstr.scenes.cameras import look_at, orbit_position
-from nstr.scenes.cli import scene_command
-from nstr.scenes.make import SCENE, render_view
+import nstr.signals.scene.make as make_module
+from nstr.cli.scene import scene_command
+from nstr.core.errors import NstrError
+from nstr.core.png import encode_png
+from nstr.render.orbits import look_at, orbit_position
+from nstr.render.rendering import camera_rays, focal_from_fov
+from nstr.signals.scene.analytic import Box, Cylinder, Sphere
+from nstr.signals.scene.blender import BlenderScene, Views, load_blender
+from nstr.signals.scene.make import SCENE, make_scene, render_view
 
 SIZE, COUNTS = 16, {"train": 4, "val": 2, "test": 2}
 

@@ -10,18 +10,18 @@ import pytest
 import torch
 import trimesh
 
-from nstr.cli import main
-from nstr.errors import NstrError
-from nstr.fit import fit
+from nstr.cli.main import main
+from nstr.core.errors import NstrError
 from nstr.models import MODELS, build_model
 from nstr.models.base import Field
-from nstr.shapes import losses
-from nstr.shapes.distance import signed_distance
-from nstr.shapes.extract import extract_mesh
-from nstr.shapes.mesh_io import Mesh, Normalisation, load_mesh, validate_mesh
-from nstr.shapes.metrics import ShapeReference, chamfer, fscore, iou
-from nstr.shapes.sampling import EVAL, KIND, NORMAL, SURFACE, UNIFORM, surface_samples
 from nstr.signals import SDF, load_signal
+from nstr.signals.shape import losses
+from nstr.signals.shape.distance import signed_distance
+from nstr.signals.shape.extract import extract_mesh
+from nstr.signals.shape.mesh_io import Mesh, Normalisation, load_mesh, validate_mesh
+from nstr.signals.shape.metrics import ShapeReference, chamfer, fscore, iou
+from nstr.signals.shape.sampling import EVAL, KIND, NORMAL, SURFACE, UNIFORM, surface_samples
+from nstr.train.fit import fit
 
 FANDISK = "../shared/data/meshes/fandisk.off"
 SMALL = {"pool": 20_000, "eval_samples": 2000, "resolution": 48, "metric_samples": 20_000}
@@ -30,7 +30,7 @@ SMALL = {"pool": 20_000, "eval_samples": 2000, "resolution": 48, "metric_samples
 @pytest.fixture(autouse=True)
 def one_thread(monkeypatch):
     """These models and batches are tiny: a second thread costs more in synchronisation than it saves
-    (and far more on a shared machine). OMP_NUM_THREADS keeps ``nstr.cli.main`` from raising it again."""
+    (and far more on a shared machine). OMP_NUM_THREADS keeps ``nstr.cli.main.main`` from raising it again."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -314,8 +314,8 @@ def test_point_cloud_loss_fit_lowers_its_terms(tmp_path):
 
 def test_interrupted_fit_resumes_to_the_same_numbers(tmp_path):
     """Redraws are a function of (seed, step), so a resumed fit sees the same samples as an unbroken one."""
-    from nstr.fit import resume
-    from nstr.runs import prepare_run_dir
+    from nstr.train.fit import resume
+    from nstr.train.runs import prepare_run_dir
 
     def run(out, stop_at):
         shape = load_signal(FANDISK, samples=1024, resample_every=3, **{**SMALL, "resolution": 32,

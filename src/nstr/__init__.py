@@ -8,11 +8,11 @@
 """
 
 from nstr import models, signals
-from nstr.errors import NstrError
-from nstr.fit import FitResult, FitSettings, fit, resume
+from nstr.core.errors import NstrError
 from nstr.models import MODELS, SIREN, FourierMLP, build_model, register
-from nstr.runs import Run, load, prepare_run_dir
 from nstr.signals import Image, load_signal
+from nstr.train.fit import FitResult, FitSettings, fit, resume
+from nstr.train.runs import Run, load, prepare_run_dir
 
 __all__ = [
     "models", "signals", "NstrError", "FitResult", "FitSettings", "fit", "resume", "MODELS", "SIREN",

@@ -20,7 +20,7 @@ from typing import Any
 
 from nstr.bench.runner import failed_record, run_cell
 from nstr.bench.suites import Cell
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 
 Task = Callable[[Cell], dict[str, Any]]
 EXECUTORS = ("local", "ray")

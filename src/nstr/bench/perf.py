@@ -35,8 +35,8 @@ def time_steps(model_name: str, options: dict[str, Any], repeats: int = 10, warm
     """Seconds per training step and FLOPs per step of one model on the fixed batch."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from nstr.fit import _optimizer, training_step
     from nstr.models import build_model
+    from nstr.train.fit import _optimizer, training_step
 
     torch.manual_seed(0)
     model = build_model(model_name, 2, 3, **options)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nstr.bench.summary import Record, groups, mean_spread, ok
-from nstr.viz import pyplot, save_figure
+from nstr.core.plotting import pyplot, save_figure
 
 MAX_PANELS = 6
 

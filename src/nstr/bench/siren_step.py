@@ -14,7 +14,7 @@ import multiprocessing as mp
 import time
 from pathlib import Path
 
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 
 HIDDEN, LAYERS, SIDE = 256, 3, 256
 VARIANTS = {
@@ -66,7 +66,7 @@ def _run(variant: str, steps: int, queue) -> None:
 
         model = SIREN(2, 1, hidden=HIDDEN, layers=LAYERS, omega0=30.0)
     if variant in ("eager+alloc", "nstr-fit"):
-        from nstr.perf import tune_allocator
+        from nstr.core.allocator import tune_allocator
 
         tune_allocator()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -79,7 +79,7 @@ def _run(variant: str, steps: int, queue) -> None:
         return loss
 
     if variant == "nstr-fit":
-        from nstr.fit import training_step
+        from nstr.train.fit import training_step
 
         step = training_step(model, optimizer, compile=True)  # noqa: F811 - the library's own step
         run = lambda: step(x, y)  # noqa: E731

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nstr.bench.sizing import budget_label, size_model
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 
 #: The development photographs (../shared/data/README.md).
 PHOTOS = ("astronaut", "camera", "chelsea", "brick", "grass")
@@ -285,7 +285,7 @@ def signal_model_defaults(name: str, model: str) -> dict[str, Any]:
 
 
 def _fit_settings(suite: Suite, o: Overrides) -> dict[str, Any]:
-    from nstr.fit import FitSettings
+    from nstr.train.fit import FitSettings
 
     if o.steps is not None and o.max_seconds is not None:
         raise NstrError("give either --steps or --max-seconds, not both (every cell gets the same budget)")

@@ -3,7 +3,7 @@
     z(0) = embedding(x)                       Fourier features, a SIREN first layer, or NSTR's spectral features
     dz/dt = F(z, t),  t in [0, t1]            time-conditioned residual blocks (Euler, RK4 or dopri5)
     f(x) = W z(t1) + b                        linear decoder
-    loss = task + ke_weight * 0.5 int mean(F^2) dt      (kinetic energy; see nstr.ode for each solver's estimate)
+    loss = task + ke_weight * 0.5 int mean(F^2) dt      (kinetic energy; see nstr.nn.ode for each solver's estimate)
 
 The vector field concatenates t to the state once, runs residual blocks at width hidden + 1 and maps back
 with Linear(hidden + 1 -> hidden), as the official code does. Blocks, by ``activation``:
@@ -27,11 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nstr.encodings import FourierFeatures
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.nstr import NSTR
 from nstr.models.registry import register
-from nstr.ode import ADAPTIVE, SOLVERS, kinetic_energy, odeint_adaptive, odeint_fixed
+from nstr.nn.hashgrid import FourierFeatures
+from nstr.nn.ode import ADAPTIVE, SOLVERS, kinetic_energy, odeint_adaptive, odeint_fixed
 
 EMBEDDINGS = ("ffn", "siren", "nstr")
 FIELD_ACTIVATIONS = ("gelu", "relu", "silu", "sine")
@@ -112,7 +112,7 @@ class SineEmbedding(nn.Module):
 
 
 class FourierEmbedding(nn.Module):
-    """x -> [sin(2 pi x B), cos(2 pi x B)] (``nstr.encodings.FourierFeatures``), then Linear to the state width
+    """x -> [sin(2 pi x B), cos(2 pi x B)] (``nstr.nn.hashgrid.FourierFeatures``), then Linear to the state width
     unless the encoding already has that width (the official code skips the projection then)."""
 
     def __init__(self, in_dim: int, width: int, mapping: int, sigma: float):
@@ -209,7 +209,7 @@ class DINR(Field):
     def integrate(self, x: torch.Tensor, dropout: float = 0.0, energy: bool = True
                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(f(x) [N, out_dim], KE or None): one integration gives the prediction and the unweighted kinetic
-        energy 0.5 int mean(F^2) dt (nstr.ode explains each solver's estimate). dopri5 always carries the
+        energy 0.5 int mean(F^2) dt (nstr.nn.ode explains each solver's estimate). dopri5 always carries the
         energy as a state, so its prediction does not depend on ``energy``."""
         cfg: DINRConfig = self.config
         z0 = self.embedding(x)

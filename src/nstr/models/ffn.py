@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from nstr.encodings import FourierFeatures
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
+from nstr.nn.hashgrid import FourierFeatures
 
 
 @dataclass(frozen=True)

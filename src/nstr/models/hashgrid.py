@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from nstr.encodings import BACKENDS, HashGrid
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
+from nstr.nn.hashgrid import BACKENDS, HashGrid
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class HashGridField(Field):
     """x -> HashGrid(x) [L x F] -> (Linear, ReLU) x layers -> Linear.
 
     Training defaults as the paper: Adam, lr 1e-2, betas (0.9, 0.99), eps 1e-15. The table is
-    ``encoding.table``; see ``nstr.encodings.HashGrid`` for the grid conventions. Sizes: the defaults
+    ``encoding.table``; see ``nstr.nn.hashgrid.HashGrid`` for the grid conventions. Sizes: the defaults
     hold 5.5 M parameters for an image (12 levels dense, 4 hashed) and 12.2 M in 3-D; log2_table=14,
     max_res=512 gives 0.29 M for an RGB image. A max_res far above the signal's own resolution leaves
     fine levels untrained between samples, so unseen coordinates interpolate poorly.

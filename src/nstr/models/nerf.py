@@ -2,8 +2,8 @@
 
 Each model is a geometry network over the scene box mapped to [-1, 1]^3, giving a raw density and features,
 and a colour network on those features and the view direction (16 spherical harmonics), as in Instant-NGP:
-sigma = trunc_exp(raw), rgb = sigmoid(colour(features, SH(d))). Rays are rendered by ``nstr.render`` with an
-occupancy grid (``nstr.radiance.occupancy``) that the model updates every ``occupancy_every`` training steps.
+sigma = trunc_exp(raw), rgb = sigmoid(colour(features, SH(d))). Rays are rendered by ``nstr.render.rendering`` with an
+occupancy grid (``nstr.render.occupancy``) that the model updates every ``occupancy_every`` training steps.
 The three geometry networks are the comparison the NSTR paper makes:
 
 - ``nerf-nstr``: NSTR's spectral field S(x) modulating K sinusoids, decoded to density and features
@@ -11,7 +11,7 @@ The three geometry networks are the comparison the NSTR paper makes:
 - ``nerf-hashgrid``: Instant-NGP's multiresolution hash grid and one-hidden-layer density MLP;
 - ``nerf-triplane``: TensoRF's vector-matrix factorisation (planes times lines), density and appearance.
 
-``nstr fit SCENE --model nstr|hashgrid|triplane`` picks these (``nstr.signals.scene.Scene.model_name``).
+``nstr fit SCENE --model nstr|hashgrid|triplane`` picks these (``nstr.signals.scene.signal.Scene.model_name``).
 Training state (the occupancy grid and the step count that seeds sample jitter) lives in buffers, so
 checkpoints resume exactly.
 """
@@ -28,12 +28,12 @@ from nstr.models.base import Field, ModelConfig, option
 from nstr.models.hashgrid import HashGridConfig, HashGridField
 from nstr.models.nstr import NSTR, NSTRConfig
 from nstr.models.registry import register
-from nstr.nets import mlp
-from nstr.radiance.encoding import SH_FEATURES, spherical_harmonics, trunc_exp
-from nstr.radiance.occupancy import OccupancyGrid
-from nstr.radiance.tensorf import TensoRFGeometry
-from nstr.render import render_rays
-from nstr.scenes.pixels import BACKGROUNDS
+from nstr.nn.mlp import mlp
+from nstr.nn.sh import SH_FEATURES, spherical_harmonics, trunc_exp
+from nstr.nn.tensorf import TensoRFGeometry
+from nstr.render.occupancy import OccupancyGrid
+from nstr.render.rendering import render_rays
+from nstr.signals.scene.pixels import BACKGROUNDS
 
 SAMPLERS = ("occupancy", "importance")
 

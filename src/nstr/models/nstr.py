@@ -8,7 +8,7 @@
           = g_phi(S)          (compose="plain": the same grid + MLP with the sinusoids removed, an ablation)
     loss  = task + lambda_pde mean_x ||dS/dx - F_theta(x, S)||^2 + lambda_smooth mean_x ||dS/dx||^2
 
-The grid is the Instant-NGP encoding (``nstr.encodings.HashGrid``: dense levels, hashed where a level
+The grid is the Instant-NGP encoding (``nstr.nn.hashgrid.HashGrid``: dense levels, hashed where a level
 outgrows the table); with ``levels=1`` it is the paper's single coarse grid. dS/dx is exact and cheap: the
 grid's Jacobian is analytic (``HashGrid.forward_with_jacobian``) and is pushed through H_psi as d forward
 tangents (``TangentMLP``); no reverse pass per spectral channel.
@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from nstr.encodings import HashGrid
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
-from nstr.nets import TangentMLP, mlp
+from nstr.nn.hashgrid import HashGrid
+from nstr.nn.mlp import TangentMLP, mlp
 
 COMPOSITIONS = ("vector", "sum", "plain")
 
@@ -183,7 +183,7 @@ class NSTR(Field):
 
     def inspect(self, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
         """S channels, ||dS/dx||, the flow as arrows, the PDE residual and the local-frequency map (PNGs)."""
-        from nstr.viz import save_spectral_field
+        from nstr.core.plotting import save_spectral_field
 
         return save_spectral_field(self, out_dir, shape)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nstr.errors import NstrError
+from nstr.core.errors import NstrError
 from nstr.models.base import Field
 
 MODELS: dict[str, type[Field]] = {}

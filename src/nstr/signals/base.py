@@ -10,7 +10,7 @@ import torch
 
 if TYPE_CHECKING:
     from nstr.models.base import Field
-    from nstr.runs import Run
+    from nstr.train.runs import Run
 
 
 class Signal(ABC):
@@ -24,6 +24,8 @@ class Signal(ABC):
     """
 
     kind: ClassVar[str] = "signal"
+    #: The kind ``load_signal`` builds when no other kind accepts the source (images: built-in names too).
+    fallback: ClassVar[bool] = False
     #: File name endings this kind reads (lower case, with the dot).
     suffixes: ClassVar[tuple[str, ...]] = ()
     coords: torch.Tensor  # [N, in_dim] float32
@@ -83,7 +85,7 @@ class Signal(ABC):
     def model_name(cls, name: str) -> str:
         """The registered model that ``--model name`` means for this kind (a scene maps ``nstr`` to its
         radiance-field form); refuses models made for another kind of input."""
-        from nstr.errors import NstrError
+        from nstr.core.errors import NstrError
         from nstr.models import model_class
 
         if 6 in model_class(name).in_dims:
@@ -141,6 +143,6 @@ class Signal(ABC):
     @classmethod
     def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
         """Decode a fitted run into ``output``; return a one-line description of what was written."""
-        from nstr.errors import NstrError
+        from nstr.core.errors import NstrError
 
         raise NstrError(f"'nstr render' does not support {cls.kind} runs yet")

@@ -1,0 +1,179 @@
+"""``nstr bench``: run a benchmark suite (``nstr bench SUITE``) or regenerate BENCHMARKS.md (``nstr bench report``).
+
+Register with ``cli.add_command(bench_command)``. Each suite is a subcommand with the same options;
+``nstr bench --quick`` is the quick suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nstr.core.errors import NstrError
+
+DEFAULT_RESULTS = Path("benchmarks/results")
+
+
+def _names(text: str | None, flag: str) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise NstrError(f"{flag} is empty; give a comma-separated list")
+    return names
+
+
+def run_bench(suite: str, signals: str | None = None, models: str | None = None, max_seconds: float | None = None,
+              steps: int | None = None, seeds: int | None = None, size: int | None = None, full_size: bool = False,
+              workers: int | None = None, threads: int | None = None, executor: str = "local",
+              address: str | None = None,
+              out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False) -> list[dict]:
+    """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table."""
+    from nstr.bench.executors import make_executor
+    from nstr.bench.report import table
+    from nstr.bench.runner import run_suite
+    from nstr.bench.suites import Overrides, expand, get_suite
+    from nstr.bench.summary import groups, summary_row
+
+    overrides = Overrides(signals=_names(signals, "--signals"), models=_names(models, "--models"), steps=steps,
+                          max_seconds=max_seconds, seeds=seeds, size=size, full_size=full_size, quick=quick)
+    cells = expand(suite, overrides)
+    if list_only:
+        for cell in cells:
+            click.echo(f"{cell.cell_id}  {cell.expected_params:,} params  {cell.options}")
+        return []
+    if threads is None and executor == "local" and (workers or 1) == 1:
+        threads = get_suite(suite).threads
+    runner = make_executor(executor, workers, address, threads)
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    records = run_suite(cells, Path(out), runner, echo=echo)
+    click.echo(table([summary_row(k, v) for k, v in groups(records).items()]))
+    return records
+
+
+def _suite_options(command):
+    options = [
+        click.option("--signals", default=None, help="comma-separated signals (built-in images or files)"),
+        click.option("--models", default=None, help="comma-separated registered models [the suite's]"),
+        click.option("--max-seconds", type=float, default=None, help="training wall time per cell"),
+        click.option("--steps", type=int, default=None, help="optimiser steps per cell (instead of --max-seconds)"),
+        click.option("--seeds", type=int, default=None, help="seeds per model and signal"),
+        click.option("--size", type=int, default=None, help="longer image side in pixels [the suite's]"),
+        click.option("--full-size", is_flag=True, help="fit images at their full size"),
+        click.option("--workers", type=int, default=None,
+                     help="parallel fits, one torch thread each [local: 1, in-process; ray: all CPUs]"),
+        click.option("--threads", type=int, default=None,
+                     help="torch threads per fit, local executor [in-process: all (quick: 1); pool: 1]"),
+        click.option("--executor", default="local", show_default=True, help="local or ray (pip install nstr[ray])"),
+        click.option("--address", default=None, help="Ray cluster address [a local Ray instance]"),
+        click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True,
+                     help="results folder; cells go to OUT/<suite>/<cell-id>.json"),
+        click.option("--quick", is_flag=True, help="shrink the suite to a wiring check (results in <suite>-quick)"),
+        click.option("--list", "list_only", is_flag=True, help="print the cells and their model options; run nothing"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _suite_command(name: str) -> click.Command:
+    from nstr.bench.suites import SUITES
+
+    suite = SUITES[name]
+    budget = f"{suite.steps} steps" if suite.steps else f"{suite.max_seconds:g} s"
+    first = f", first {suite.max_models}" if suite.max_models else ""
+    details = (f"{suite.description}. Defaults: signals {', '.join(suite.signals)}; models "
+               f"{', '.join(suite.models)} (those registered{first}); {budget} per cell; {suite.seeds} seed(s); "
+               f"images at {suite.size or 'full size'} px on the longer side.")
+
+    @click.command(name, help=details)
+    @_suite_options
+    @click.pass_context
+    def command(ctx: click.Context, **options) -> None:
+        records = run_bench(name, **options)
+        failed = sum(r.get("status") != "ok" for r in records)
+        if failed:
+            click.echo(f"{failed} cell(s) failed; their errors are in the JSON records and BENCHMARKS.md", err=True)
+            ctx.exit(1)
+
+    return command
+
+
+@click.command("report")
+@click.option("--results", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True,
+              help="results folder (suite folders and standalone JSON files)")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("BENCHMARKS.md"), show_default=True)
+@click.option("--plots", type=click.Path(path_type=Path), default=None, help="plots folder [RESULTS/../plots]")
+def report_command(results: Path, out: Path, plots: Path | None) -> None:
+    """Regenerate BENCHMARKS.md (tables, plots, claims ledger) from the results."""
+    from nstr.bench.report import write_report
+
+    if results.exists() and not results.is_dir():
+        raise NstrError(f"--results '{results}' is a file; give the results folder")
+    click.echo(f"wrote {write_report(results, out, plots)}")
+
+
+@click.command("perf")
+@click.option("--models", default=None, help="comma-separated registered models [every model that fits 2-D]")
+@click.option("--siren-steps", type=int, default=30, show_default=True,
+              help="steps per variant of the SIREN-against-siren-pytorch comparison")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True,
+              help="results folder (perf.json, siren_step.json)")
+def perf_command(models: str | None, siren_steps: int, out: Path) -> None:
+    """Step time, samples per second and fraction of the GEMM rate per model; NSTR's regulariser cost; the SIREN
+    step against siren-pytorch. Run on an otherwise idle machine."""
+    from nstr.bench.perf import run
+    from nstr.models import MODELS
+
+    chosen = _names(models, "--models")
+    unknown = [m for m in chosen or () if m not in MODELS]
+    if unknown:
+        raise NstrError(f"unknown model '{unknown[0]}' in --models: choose from {', '.join(sorted(MODELS))}")
+    if siren_steps < 1:
+        raise NstrError(f"--siren-steps must be at least 1, got {siren_steps}")
+    out.mkdir(parents=True, exist_ok=True)
+    for path in run(out, list(chosen) if chosen else None, siren_steps):
+        click.echo(f"wrote {path}")
+
+
+class BenchGroup(click.Group):
+    """Subcommands: one per suite (built from the registry) plus ``perf`` and ``report``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from nstr.bench.suites import SUITES
+
+        return [*SUITES, "perf", "report"]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from nstr.bench.suites import SUITES
+
+        if name == "report":
+            return report_command
+        if name == "perf":
+            return perf_command
+        return _suite_command(name) if name in SUITES else None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if not name.startswith("-") and self.get_command(ctx, name) is None:
+            raise NstrError(f"unknown suite '{name}': choose one of {', '.join(self.list_commands(ctx))}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group("bench", cls=BenchGroup, invoke_without_command=True)
+@click.option("--quick", is_flag=True, help="run the quick suite (the same as 'nstr bench quick')")
+@click.pass_context
+def bench_command(ctx: click.Context, quick: bool) -> None:
+    """Benchmark suites: every model x signal x seed with one budget, one JSON per cell; and the report."""
+    from nstr.bench.suites import SUITES
+
+    if ctx.invoked_subcommand is not None:
+        if quick:
+            raise NstrError(f"put --quick after the suite name: nstr bench {ctx.invoked_subcommand} --quick")
+        return
+    if not quick:
+        raise NstrError(f"give a SUITE ({', '.join(SUITES)}) or 'report'; see nstr bench --help")
+    records = run_bench("quick")
+    if any(r.get("status") != "ok" for r in records):
+        ctx.exit(1)

@@ -1,1 +1,0 @@
-"""Pieces of radiance fields: view-direction encoding, density activation, occupancy grid, TensoRF factors."""

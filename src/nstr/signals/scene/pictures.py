@@ -1,0 +1,88 @@
+"""Pictures of radiance-field fits: test renders, depth maps, a test-view sheet and orbits of novel views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nstr.core.errors import NstrError
+from nstr.core.plotting import pyplot, save_figure, save_png
+from nstr.train.runs import atomic_path
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_rgb(path: Path, image: np.ndarray) -> Path:
+    """An [H, W, 3] colour image in [0, 1] as an 8-bit PNG."""
+    return save_png(path, to_uint8(image))
+
+
+def depth_colours(depth: np.ndarray, opacity: np.ndarray) -> np.ndarray:
+    """Depth [H, W] as turbo colours [H, W, 3] (near = red, far = blue, range over the visible part), black
+    where the ray is mostly empty (opacity < 0.5)."""
+    from matplotlib import colormaps
+
+    visible = opacity >= 0.5
+    lo, hi = (float(depth[visible].min()), float(depth[visible].max())) if visible.any() else (0.0, 1.0)
+    scaled = 1.0 - (depth - lo) / max(hi - lo, 1e-6)
+    colours = colormaps["turbo"](np.clip(scaled, 0, 1))[..., :3]
+    return np.where(visible[..., None], colours, 0.0)
+
+
+def save_depth(path: Path, depth: np.ndarray, opacity: np.ndarray) -> Path:
+    return save_rgb(path, depth_colours(depth, opacity))
+
+
+def save_test_sheet(path: Path, truth: np.ndarray, renders: np.ndarray, depths: np.ndarray,
+                    opacities: np.ndarray, psnrs: list[float], views: int = 4) -> Path:
+    """Up to ``views`` test views in rows: ground truth, render, |error| and depth."""
+    plt = pyplot()
+    n = min(views, len(renders))
+    fig, axes = plt.subplots(n, 4, figsize=(10, 2.6 * n), squeeze=False)
+    for k in range(n):
+        error = np.abs(renders[k] - truth[k]).mean(axis=-1)
+        panels = [(truth[k], "test view"), (renders[k], f"render, {psnrs[k]:.2f} dB"),
+                  (error, "|error|"), (depth_colours(depths[k], opacities[k]), "depth")]
+        for ax, (image, title) in zip(axes[k], panels, strict=True):
+            ax.imshow(np.clip(image, 0, 1), cmap="magma" if image.ndim == 2 else None, vmin=0, vmax=0.25
+                      if image.ndim == 2 else None)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float) -> np.ndarray:
+    """``frames`` novel views [F, H, W, 3] (uint8) on a circle at the cameras' mean distance and elevation."""
+    from nstr.render.rendering import orbit_poses
+    from nstr.signals.scene.signal import render_views
+
+    images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal)
+    return to_uint8(images)
+
+
+def save_orbit(path: Path, model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float,
+               fps: int = 20) -> Path:
+    """An orbit of novel views as an animated GIF (looping) or MP4 (H.264 through imageio-ffmpeg)."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError:
+            raise NstrError("writing MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or write a .gif") from None
+    video = orbit_frames(model, c2w, frames, height, width, focal)
+    with atomic_path(path) as tmp:
+        if suffix == ".gif":
+            iio.imwrite(tmp, video, extension=".gif", duration=1000 / fps, loop=0)
+        else:
+            if height % 2 or width % 2:  # H.264 in yuv420p needs even sides
+                video = np.pad(video, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+            iio.imwrite(tmp, video, extension=".mp4", fps=fps, codec="libx264")
+    return path

@@ -1,0 +1,317 @@
+"""Radiance-field scenes in the Blender synthetic format: ``nstr fit path/to/lego --model nstr``.
+
+A scene folder holds ``transforms_{train,val,test}.json`` and RGBA images (``nstr.signals.scene.blender`` documents
+the conventions; ``nstr scene make DIR`` writes one). Samples are rays: coordinates [origin, unit direction]
+[N, 6] and values the pixels' colours [N, 3] in [0, 1], composited over the scene's background (unlike other
+kinds, colours are not mapped to [-1, 1]: volume rendering composites in [0, 1]).
+
+Sample layout (as the SDF kind): ``coords`` = [fixed evaluation rays from the val views | this step's training
+rays]. Every step ``rays`` training rays are drawn at random from all pixels of the train views, as a function
+of (seed, step), so resumed fits repeat exactly; the evaluation rays are marked in the targets and skipped by
+the loss, so the ``psnr`` logged during training is a held-out number on val views (the fit keeps the weights
+that maximise it). At the end every test view is rendered whole: ``psnr`` and ``ssim`` in metrics.json are means
+over the test split (``psnr_views`` lists each; SSIM as NeRF papers compute it, an 11 x 11 Gaussian window),
+with the mean absolute depth error where the scene has depth maps, and test renders, depth maps and an orbit
+of novel views are written. Ray draws, sample jitter and random backgrounds are functions of (seed, step).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from nstr.core.errors import NstrError
+from nstr.core.metrics import psnr, ssim_gaussian
+from nstr.render.rendering import orbit_poses, pixel_rays
+from nstr.signals.base import Signal
+from nstr.signals.registry import register_signal
+from nstr.signals.scene.pixels import BACKGROUNDS
+
+if TYPE_CHECKING:
+    from nstr.models.base import Field
+    from nstr.signals.scene.blender import Views
+    from nstr.train.runs import Run
+
+#: Target columns: colour (0-2, over the scene's background), alpha, and 1 for evaluation rays / 0 for training.
+ALPHA_COLUMN, EVAL_COLUMN = 3, 4
+#: ``--model`` names on a scene and the radiance-field models they mean.
+SCENE_MODELS = {"nstr": "nerf-nstr", "hashgrid": "nerf-hashgrid", "triplane": "nerf-triplane",
+                "tensorf": "nerf-triplane"}
+ORBIT_SUFFIXES = (".gif", ".mp4")
+#: Built-in scenes by name: ``nstr scene make`` settings, generated once into the cache (a few seconds).
+BUILTIN_SCENES = {"analytic": {"size": 100, "train": 100, "val": 10, "test": 20, "seed": 0}}
+
+
+def builtin_scene_dir(name: str) -> Path:
+    """The folder of a built-in scene, generated on first use under $NSTR_CACHE (default ~/.cache/nstr)."""
+    import os
+
+    from nstr.signals.scene.make import make_scene
+
+    settings = BUILTIN_SCENES[name]
+    cache = Path(os.environ.get("NSTR_CACHE") or Path.home() / ".cache" / "nstr")
+    label = "-".join(f"{k}{v}" for k, v in settings.items())
+    folder = cache / "scenes" / f"{name}-{label}"
+    if not (folder / "transforms_test.json").exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        make_scene(folder, overwrite=folder.exists(), **settings)
+    return folder
+
+
+@register_signal
+class Scene(Signal):
+    """A Blender-format scene fitted as a radiance field, scored on its test views.
+
+    ``Scene("lego", downscale=2, background="white", rays=4096)``; ``Scene("analytic")`` is the built-in
+    generated scene (100 x 100 pixels, 100 / 10 / 20 views). Options: ``downscale`` (integer image
+    shrink), ``background`` (white or black), ``rays`` (training rays per step), ``eval_rays`` (fixed val-view
+    rays scored during training), ``test_views`` (how many test views to score and write; 0 = all),
+    ``orbit_frames`` (frames of the novel-view orbit; 0 = none), ``seed`` (the evaluation rays; the fit's
+    seed varies the training draws).
+    """
+
+    kind = "scene"
+
+    def __init__(self, source: str | Path, downscale: int = 1, background: str = "white", rays: int = 4096,
+                 eval_rays: int = 4096, test_views: int = 0, orbit_frames: int = 40, seed: int = 0,
+                 resize: Any = None):
+        from nstr.signals.scene.blender import load_blender
+
+        if resize is not None:
+            raise NstrError("--resize applies to images; shrink a scene's views with --downscale N")
+        if rays < 1 or eval_rays < 1 or test_views < 0 or orbit_frames < 0:
+            raise NstrError("rays and eval rays must be >= 1, test views and orbit frames >= 0")
+        start = time.perf_counter()
+        self.source, self.downscale, self.background = str(source), downscale, background
+        self.rays, self.eval_rays, self.test_views, self.orbit_frames, self.seed = (
+            rays, eval_rays, test_views, orbit_frames, seed)
+        self.data = load_blender(_scene_root(source), downscale=downscale, background=background)
+        self.train_views = self.data.splits["train"]
+        self.test = self.data.splits["test"]
+        if test_views:
+            self.test = _first_views(self.test, test_views)
+        val = self.data.splits["val"]
+        pick = torch.randint(val.images[..., 0].numel(), (eval_rays,), generator=torch.Generator().manual_seed(seed))
+        eval_coords, eval_targets = _rays_at(val, pick)
+        self._eval_coords = eval_coords
+        self._eval_targets = torch.cat([eval_targets, torch.ones(len(pick), 1)], dim=1)
+        self._step: int | None = None
+        self._stream = seed
+        self._draw(0, seed)
+        self._step = None
+        self.load_seconds = time.perf_counter() - start
+        self._cache: tuple[Any, dict[str, Any]] | None = None
+
+    @classmethod
+    def accepts(cls, source: str) -> bool:
+        path = Path(source)
+        return (str(source) in BUILTIN_SCENES or path.is_dir()
+                or (path.suffix.lower() == ".json" and path.name.startswith("transforms")))
+
+    @classmethod
+    def model_name(cls, name: str) -> str:
+        if name.startswith("nerf-"):
+            return name
+        if name not in SCENE_MODELS:
+            raise NstrError(f"model '{name}' has no radiance-field form; a scene fits one of "
+                            f"{', '.join(sorted(SCENE_MODELS))} (or the nerf-* names)")
+        return SCENE_MODELS[name]
+
+    # -- samples ---------------------------------------------------------------------------------------
+    def _draw(self, step: int, stream: int) -> None:
+        generator = torch.Generator().manual_seed((stream * 1_000_003 + step) % (1 << 63))
+        pick = torch.randint(self.train_views.images[..., 0].numel(), (self.rays,), generator=generator)
+        coords, targets = _rays_at(self.train_views, pick)
+        self.coords = torch.cat([self._eval_coords, coords])
+        self._targets = torch.cat([self._eval_targets, torch.cat([targets, torch.zeros(self.rays, 1)], dim=1)])
+        self.values = self._targets[:, :3]  # colour over the scene's background: what evaluation scores
+        self._step, self._stream = step, stream
+
+    def before_step(self, step: int, generator: torch.Generator) -> bool:
+        if step == self._step:
+            return False
+        self._draw(step, generator.initial_seed() + self.seed)
+        return True
+
+    @property
+    def training_targets(self) -> torch.Tensor:
+        """[N, 5]: colour (3) over the scene's background, alpha, and 1 for evaluation rays, 0 for training."""
+        return self._targets
+
+    def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Squared colour error over a random background per ray (Instant-NGP's trick: with one fixed
+        background, opaque fog of that colour in empty space would fit the images as well as empty space does,
+        and the occupancy grid could skip nothing), plus the model's regularisers."""
+        if model.config.background != self.background:
+            raise NstrError(f"the model composites over {model.config.background} but the scene's images are on "
+                            f"{self.background}; build it with background='{self.background}' (Scene.model_defaults)")
+        train = y[:, EVAL_COLUMN] < 0.5
+        x, y = x[train], y[train]
+        step = self._step or 0
+        generator = torch.Generator().manual_seed((self._stream * 1_000_003 + step) * 7919 + 5)
+        background = torch.rand(x.shape[0], 3, generator=generator)
+        scene_background = BACKGROUNDS[self.background]
+        target = y[:, :3] + (1.0 - y[:, ALPHA_COLUMN : ALPHA_COLUMN + 1]) * (background - scene_background)
+        pred = model.training_render(x, background, step=step, seed=self._stream)["rgb"]
+        return {"task": torch.mean((pred - target) ** 2), **model.regularisers(x)}
+
+    # -- evaluation ------------------------------------------------------------------------------------
+    def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
+        """PSNR (peak 1) on the val-view evaluation rays when given every sample, else on the samples given."""
+        if len(pred) == len(self.coords):
+            pred, target = pred[: self.eval_rays], target[: self.eval_rays]
+        return psnr(pred.clamp(0, 1), target)
+
+    def metrics(self, pred: torch.Tensor) -> dict[str, float]:
+        return {"psnr_val_rays": self.psnr(pred, self.values), "rays_per_step": self.rays,
+                "load_seconds": self.load_seconds}
+
+    def training_metrics(self, steps: int, seconds: float) -> dict[str, float]:
+        return {"rays_per_second": steps * self.rays / seconds if seconds > 0 else float("nan")}
+
+    def renders(self, model: Field) -> dict[str, Any]:
+        """Test-view renders and their scores, cached per weights (field_metrics and the outputs share them)."""
+        key = model.weights_key()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        views = self.test
+        start = time.perf_counter()
+        images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal)
+        seconds = time.perf_counter() - start
+        truth = views.images.numpy()
+        psnrs = [psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
+        ssims = [ssim_gaussian(images[k], truth[k]) for k in range(len(images))]
+        metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), "psnr_views": psnrs,
+                   "test_views": len(images), "render_seconds": seconds,
+                   "render_rays_per_second": images[..., 0].size / seconds}
+        if views.depths is not None:
+            truth_depth = views.depths.numpy()
+            hit = truth_depth > 0
+            metrics["depth_mae"] = float(np.abs(depths - truth_depth)[hit].mean()) if hit.any() else float("nan")
+        result = {"images": images, "depths": depths, "opacities": opacities, "metrics": metrics}
+        self._cache = (key, result)
+        return result
+
+    def field_metrics(self, model: Field) -> dict[str, Any]:
+        return dict(self.renders(model)["metrics"])
+
+    def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
+        return []  # everything worth writing comes from rendering the field (write_field_outputs)
+
+    def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
+        """test/r_{k}.png and test/r_{k}_depth.png per test view, test_views.png, orbit.gif."""
+        from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
+
+        out_dir = Path(out_dir)
+        result = self.renders(model)
+        (out_dir / "test").mkdir(exist_ok=True)
+        written = []
+        for k, name in enumerate(self.test.files):
+            stem = Path(name).stem
+            written.append(save_rgb(out_dir / "test" / f"{stem}.png", result["images"][k]))
+            written.append(save_depth(out_dir / "test" / f"{stem}_depth.png", result["depths"][k],
+                                      result["opacities"][k]))
+        written.append(save_test_sheet(out_dir / "test_views.png", self.test.images.numpy(), result["images"],
+                                       result["depths"], result["opacities"], result["metrics"]["psnr_views"]))
+        if self.orbit_frames:
+            written.append(save_orbit(out_dir / "orbit.gif", model, self.train_views.c2w, self.orbit_frames,
+                                      self.test.height, self.test.width, self.test.focal))
+        return written
+
+    # -- description -----------------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> Scene:
+        options = {k: spec[k] for k in ("downscale", "background", "rays", "eval_rays", "test_views",
+                                        "orbit_frames", "seed")}
+        return cls(spec["source"], **options)
+
+    def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
+        source = self.source if self.source in BUILTIN_SCENES else str(Path(self.source).resolve())
+        return {"kind": self.kind, "source": source, "downscale": self.downscale,
+                "background": self.background, "rays": self.rays, "eval_rays": self.eval_rays,
+                "test_views": self.test_views, "orbit_frames": self.orbit_frames, "seed": self.seed,
+                "height": self.train_views.height, "width": self.train_views.width}
+
+    def model_defaults(self, model_name: str) -> dict[str, Any]:
+        """The scene's background, so the model composites over what the images were composited over."""
+        return {"background": self.background}
+
+    def summary(self, metrics: dict[str, Any]) -> str:
+        line = (f"test psnr {metrics['psnr']:.2f} dB, ssim {metrics['ssim']:.4f} over {metrics['test_views']} "
+                f"views")
+        if math.isfinite(metrics.get("depth_mae", float("nan"))):
+            line += f", depth error {metrics['depth_mae']:.4f}"
+        if "rays_per_second" in metrics:
+            line += f", {metrics['rays_per_second']:,.0f} rays/s in training"
+        return line
+
+    def output_names(self) -> str:
+        names = "test/*.png, test_views.png, curve.png, metrics.json, model.safetensors"
+        return ("orbit.gif, " if self.orbit_frames else "") + names
+
+    @classmethod
+    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+        """An orbit of novel views (.gif or .mp4) or its first frame (.png), at ``options['size']`` (WxH)."""
+        from nstr.signals.image.signal import parse_size
+        from nstr.signals.scene.blender import load_blender
+        from nstr.signals.scene.pictures import save_orbit, save_rgb
+
+        suffix = output.suffix.lower()
+        if suffix not in (*ORBIT_SUFFIXES, ".png"):
+            raise NstrError(f"OUTPUT '{output}' must end in .gif or .mp4 (an orbit) or .png (one view) for a scene")
+        spec = run.config["signal"]
+        train = load_blender(_scene_root(spec["source"]), downscale=spec["downscale"], background=spec["background"],
+                             splits=("train",)).splits["train"]
+        height, width = parse_size(options["size"]) if "size" in options else (train.height, train.width)
+        focal = train.focal * width / train.width
+        if suffix == ".png":
+            images, _, _ = render_views(run.model, orbit_poses(train.c2w, 1), height, width, focal)
+            save_rgb(output, images[0])
+            return f"wrote {output} ({width}x{height}, one novel view)"
+        frames = int(options.get("frames", 40))
+        save_orbit(output, run.model, train.c2w, frames, height, width, focal)
+        return f"wrote {output} ({frames} frames of {width}x{height} novel views)"
+
+
+def render_views(model: Field, c2w: torch.Tensor, height: int, width: int,
+                 focal: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Colour [V, H, W, 3], depth [V, H, W] and opacity [V, H, W] of cameras c2w [V, 4, 4], as numpy."""
+    from nstr.render.rendering import camera_rays
+
+    images, depths, opacities = [], [], []
+    for pose in c2w:
+        origins, directions = camera_rays(pose, height, width, focal)
+        out = model.render_chunked(torch.cat([origins, directions], dim=-1).view(-1, 6))
+        images.append(out["rgb"].clamp(0, 1).view(height, width, 3).numpy())
+        depths.append(out["depth"].view(height, width).numpy())
+        opacities.append(out["opacity"].view(height, width).numpy())
+    return np.stack(images), np.stack(depths), np.stack(opacities)
+
+
+def _rays_at(views: Views, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rays [B, 6] and [colour, alpha] [B, 4] of flat pixel indices into views [V, H, W]."""
+    per_view = views.height * views.width
+    view, rest = flat // per_view, flat % per_view
+    rows, cols = rest // views.width, rest % views.width
+    origins, directions = pixel_rays(views.c2w[view], rows, cols, views.height, views.width, views.focal)
+    targets = torch.cat([views.images[view, rows, cols], views.alphas[view, rows, cols][:, None]], dim=1)
+    return torch.cat([origins, directions], dim=1), targets
+
+
+def _first_views(views: Views, n: int) -> Views:
+    from dataclasses import replace
+
+    return replace(views, images=views.images[:n], alphas=views.alphas[:n], c2w=views.c2w[:n],
+                   files=views.files[:n], depths=None if views.depths is None else views.depths[:n])
+
+
+def _scene_root(source: str | Path) -> Path:
+    if str(source) in BUILTIN_SCENES:
+        return builtin_scene_dir(str(source))
+    path = Path(source)
+    return path.parent if path.suffix.lower() == ".json" else path

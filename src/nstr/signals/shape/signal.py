@@ -1,0 +1,302 @@
+"""3-D shapes as signed distance fields: ``nstr fit bunny.off --model hashgrid``.
+
+A mesh (OBJ, OFF, PLY, STL, GLB) is normalised into [-1, 1]^3 (bounding box centred, longest side spanning
+[-0.9, 0.9]; the transform is kept, so every mesh written goes back to the file's units). At load, a pool
+of samples is drawn once (``nstr.signals.shape.sampling``: surface points with normals, near-surface points at two
+noise scales, uniform points, each with its exact signed distance from ``nstr.signals.shape.distance``); every
+``resample_every`` steps the training samples are redrawn from it by tensor indexing.
+
+Sample layout: ``coords`` = [held-fixed evaluation points | current training samples]. The evaluation
+points are drawn apart from the pool, marked ``EVAL`` in the targets and skipped by the losses, so ``psnr``
+on them is a held-out number comparable between evaluations (the fit keeps the weights that maximise it).
+``psnr`` is on distances clamped to +-0.1 (the band that decides the surface), peak-to-peak 0.2.
+
+Losses (``loss``): ``sdf``, DeepSDF's clamped L1 regression, or ``siren``, SIREN's point-cloud loss with
+the eikonal term (``nstr.signals.shape.losses``). At the end of a fit the zero level set is extracted by marching
+cubes at ``resolution`` samples per axis, scored (``nstr.signals.shape.metrics``: chamfer, normal_consistency,
+iou, fscore; definitions there) and written as ``mesh.ply`` in the original units, with pictures.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from nstr.core.errors import NstrError
+from nstr.signals.base import Signal
+from nstr.signals.registry import register_signal
+from nstr.signals.shape import losses
+from nstr.signals.shape.mesh_io import MESH_SUFFIXES, Mesh, Normalisation, load_mesh, save_mesh
+from nstr.signals.shape.sampling import (
+    EVAL,
+    EVAL_MIXTURE,
+    KIND,
+    MIXTURES,
+    SamplePool,
+    labelled_samples,
+    split_counts,
+    surface_samples,
+)
+from nstr.signals.shape.sampling import SDF as SDF_COLUMN
+
+if TYPE_CHECKING:
+    from nstr.models.base import Field
+    from nstr.train.runs import Run
+
+#: Near-surface band of the evaluation PSNR (DeepSDF's clamp).
+PSNR_CLAMP = losses.CLAMP
+#: Reference surface samples on which the NSTR gradient-curvature correlation is measured.
+CURVATURE_SAMPLES = 20_000
+
+#: 3-D settings per model, applied where the user gave none (see ``SDF.model_defaults``). Short measurements on
+#: bunny, one thread: SIREN keeps its paper's SDF settings; the Fourier MLP's sigma 1 beat 2 and 4 after 30 s
+#: (chamfer_p2s 3.1e-4 against 1.3e-2 and 5.5e-2: higher sigmas leave noise surfaces); the hash grid and NSTR
+#: get a 2^16 table (1.7M parameters; the image default of 2^19 up to 2048 cells would be 12M in 3-D); NSTR's
+#: own basis sigma 8 edged sigma 2 at 300 steps (chamfer_p2s 1.23e-4 against 1.35e-4 on bunny, 1.75e-4 against
+#: 1.83e-4 on fandisk).
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "siren": {"omega0": 30.0, "hidden": 256, "layers": 3},
+    "ffn": {"sigma": 1.0, "features": 128, "hidden": 256, "layers": 3},
+    "hashgrid": {"levels": 16, "log2_table": 16, "base_res": 16, "max_res": 512},
+    "nstr": {"log2_table": 16},
+}
+
+
+@register_signal
+class SDF(Signal):
+    """A 3-D shape given as a triangle mesh, fitted as a signed distance field (negative inside).
+
+    ``SDF("bunny.off", loss="siren", samples=4096, resample_every=1)``. Options: ``loss`` ("sdf" or
+    "siren"), ``samples`` (training samples at a time: the batch at full batch), ``resample_every``
+    (steps between redraws), ``pool`` (samples drawn at load), ``eval_samples`` (held-fixed evaluation
+    points), ``resolution`` (marching-cubes samples per axis at the end of a fit), ``seed`` (the pool and
+    evaluation points; the fit's seed varies the redraws), ``metric_samples`` (surface and volume samples
+    of the shape metrics; 100k as defined in ``nstr.signals.shape.metrics``).
+    """
+
+    kind = "sdf"
+    suffixes = MESH_SUFFIXES
+
+    def __init__(self, source: str | Path, loss: str = "sdf", samples: int = 4096, resample_every: int = 1,
+                 pool: int = 250_000, eval_samples: int = 8192, resolution: int = 128, seed: int = 0,
+                 metric_samples: int = 100_000, resize: Any = None):
+        if resize is not None:
+            raise NstrError("--resize applies to images; a mesh is normalised into [-1, 1]^3 by itself")
+        _check_options(loss, samples, resample_every, pool, eval_samples, resolution, metric_samples)
+        self.source, self.loss, self.samples, self.resample_every = str(source), loss, samples, resample_every
+        self.pool_size, self.eval_samples, self.resolution, self.seed = pool, eval_samples, resolution, seed
+        self.metric_samples = metric_samples
+        start = time.perf_counter()
+        original = load_mesh(self.source)
+        self.transform = Normalisation.fit(original)
+        self.mesh = Mesh(self.transform.to_unit(original.vertices), original.faces)
+        self.pool = SamplePool.build(self.mesh, pool, seed)
+        points, targets = labelled_samples(self.mesh, split_counts(eval_samples, EVAL_MIXTURE),
+                                           np.random.default_rng(seed + 1))
+        targets[:, KIND] = EVAL
+        self._eval_coords = torch.from_numpy(points.astype(np.float32))
+        self._eval_targets = torch.from_numpy(targets.astype(np.float32))
+        self._counts = split_counts(samples, MIXTURES[loss])
+        self._period: int | None = None
+        self._draw(0, seed)
+        self._period = None  # the fit's first step redraws from the fit's own seed
+        self.load_seconds = time.perf_counter() - start
+        self._reference = None
+        self._curvature: np.ndarray | None = None
+        self._cache: tuple[Any, dict[str, Any]] | None = None
+
+    # -- samples ---------------------------------------------------------------------------------------
+    def _draw(self, period: int, stream: int) -> None:
+        """Training samples of ``period``: a pure function of (stream, period), so a resumed fit redraws alike."""
+        generator = torch.Generator().manual_seed((stream * 1_000_003 + period) % (1 << 63))
+        index = self.pool.draw(self._counts, generator)
+        self.coords = torch.cat([self._eval_coords, self.pool.points[index]])
+        self._targets = torch.cat([self._eval_targets, self.pool.targets[index]])
+        self.values = self._targets[:, SDF_COLUMN : SDF_COLUMN + 1]
+        self._period = period
+
+    def before_step(self, step: int, generator: torch.Generator) -> bool:
+        period = step // self.resample_every
+        if period == self._period:
+            return False
+        self._draw(period, generator.initial_seed() + self.seed)
+        return True
+
+    @property
+    def training_targets(self) -> torch.Tensor:
+        """[N, 5]: signed distance, surface normal (3), kind (``nstr.signals.shape.sampling``)."""
+        return self._targets
+
+    def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        train = y[:, KIND] != EVAL
+        if not bool(train.all()):
+            if not bool(train.any()):  # a minibatch of evaluation points only: nothing to learn from
+                return {"task": model(x[:1]).sum() * 0.0}
+            x, y = x[train], y[train]
+        return losses.loss_terms(self.loss, model, x, y)
+
+    # -- evaluation ------------------------------------------------------------------------------------
+    def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
+        """PSNR of the signed distance clamped to +-0.1 (peak-to-peak 0.2), on the held-fixed evaluation
+        points when given every sample (else on the samples given)."""
+        if len(pred) == len(self.coords):
+            pred, target = pred[: self.eval_samples], target[: self.eval_samples]
+        error = (pred.clamp(-PSNR_CLAMP, PSNR_CLAMP) - target.clamp(-PSNR_CLAMP, PSNR_CLAMP)).double().pow(2).mean()
+        return float(10 * torch.log10((2 * PSNR_CLAMP) ** 2 / error.clamp_min(1e-20)))
+
+    def metrics(self, pred: torch.Tensor) -> dict[str, float]:
+        return {"psnr": self.psnr(pred, self.values), "load_seconds": self.load_seconds}
+
+    @property
+    def reference(self):
+        """Reference samples for the shape metrics, built on first use (not needed to train)."""
+        from nstr.signals.shape.metrics import ShapeReference
+
+        if self._reference is None:
+            self._reference = ShapeReference.build(self.mesh, self.seed, self.metric_samples, self.metric_samples)
+        return self._reference
+
+    def extraction(self, model: Field) -> dict[str, Any]:
+        """Extracted mesh (normalised units, or None) and the shape metrics, cached per weights."""
+        from nstr.signals.shape.extract import extract_mesh
+
+        key = (model.weights_key(), self.resolution)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        start = time.perf_counter()
+        extracted = extract_mesh(model, self.resolution)
+        seconds = time.perf_counter() - start
+        mesh = Mesh(*extracted) if extracted is not None and len(extracted[1]) else None
+        result = {"mesh": mesh, "metrics": {**self._score(model, mesh), "mesh_resolution": self.resolution,
+                                            "mesh_faces": 0 if mesh is None else len(mesh.faces),
+                                            "extract_seconds": seconds}}
+        if hasattr(model, "spectrum_jacobian"):
+            result["metrics"]["grad_curvature_spearman"] = self._gradient_curvature(model)
+        self._cache = (key, result)
+        return result
+
+    def _score(self, model: Field, mesh: Mesh | None) -> dict[str, float]:
+        reference = self.reference
+        occupancy = model.predict(torch.from_numpy(reference.volume_points.astype(np.float32)))[:, 0].numpy() < 0
+        if mesh is None:
+            from nstr.signals.shape.metrics import iou
+
+            nan = float("nan")
+            return {"chamfer": nan, "chamfer_p2s": nan, "normal_consistency": nan,
+                    "iou": iou(reference.volume_inside, occupancy), "fscore": 0.0}
+        points, normals, _ = surface_samples(mesh, len(reference.points), np.random.default_rng(self.seed + 2))
+        return reference.score(mesh, points, normals, occupancy)
+
+    def face_curvature(self) -> np.ndarray:
+        from nstr.signals.shape.curvature import face_mean_curvature
+
+        if self._curvature is None:
+            self._curvature = face_mean_curvature(self.mesh)
+        return self._curvature
+
+    def _gradient_curvature(self, model: Field) -> float:
+        from nstr.signals.shape.curvature import gradient_curvature_correlation
+
+        ref = self.reference
+        n = min(CURVATURE_SAMPLES, len(ref.points))
+        return gradient_curvature_correlation(model, ref.points[:n], ref.faces[:n], self.face_curvature())
+
+    def field_metrics(self, model: Field) -> dict[str, Any]:
+        return dict(self.extraction(model)["metrics"])
+
+    def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
+        return []  # everything worth writing comes from the field itself (write_field_outputs)
+
+    def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
+        """mesh.ply (original units), sdf_slices.png, mesh.png; for NSTR also gradient_curvature.png."""
+        from nstr.signals.shape.pictures import save_gradient_curvature, save_mesh_render, save_sdf_slices
+
+        out_dir = Path(out_dir)
+        result = self.extraction(model)
+        mesh, m = result["mesh"], result["metrics"]
+        written = []
+        if mesh is not None:
+            written.append(save_mesh(out_dir / "mesh.ply", self.transform.to_original(mesh.vertices), mesh.faces))
+        written.append(save_sdf_slices(out_dir / "sdf_slices.png", model, self.mesh))
+        title = f"marching cubes at {self.resolution}^3: {self.summary(m)}"
+        written.append(save_mesh_render(out_dir / "mesh.png", mesh, self.mesh, title))
+        if "grad_curvature_spearman" in m:
+            written.append(save_gradient_curvature(out_dir / "gradient_curvature.png", model, self.mesh,
+                                                   self.face_curvature(), m["grad_curvature_spearman"]))
+        return written
+
+    # -- description -----------------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> SDF:
+        path = spec["source"]
+        if run_dir is not None and not Path(path).is_absolute():
+            path = str(Path(run_dir) / path)
+        options = {k: spec[k] for k in ("loss", "samples", "resample_every", "pool", "eval_samples",
+                                        "resolution", "seed", "metric_samples")}
+        signal = cls(path, **options)
+        saved = Normalisation.from_dict(spec["transform"])
+        if not np.allclose([*signal.transform.centre, signal.transform.scale], [*saved.centre, saved.scale],
+                           rtol=1e-9, atol=1e-12 * saved.scale):
+            raise NstrError(f"mesh '{path}' changed since the run was fitted (its bounding box differs)")
+        return signal
+
+    def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
+        return {"kind": self.kind, "source": str(Path(self.source).resolve()), "loss": self.loss,
+                "samples": self.samples, "resample_every": self.resample_every, "pool": self.pool_size,
+                "eval_samples": self.eval_samples, "resolution": self.resolution, "seed": self.seed,
+                "metric_samples": self.metric_samples, "transform": self.transform.to_dict()}
+
+    def model_defaults(self, model_name: str) -> dict[str, Any]:
+        """3-D settings (measured on bunny and fandisk, see the README's 3-D section)."""
+        return dict(MODEL_DEFAULTS.get(model_name, {}))
+
+    def summary(self, metrics: dict[str, Any]) -> str:
+        def num(key: str, fmt: str) -> str:
+            value = metrics.get(key, float("nan"))
+            return "n/a" if value is None or not math.isfinite(value) else format(value, fmt)
+
+        if metrics.get("mesh_faces") == 0:
+            return f"no surface found (the field does not change sign), iou {num('iou', '.4f')}"
+        return (f"chamfer {num('chamfer', '.3e')} (point-to-surface {num('chamfer_p2s', '.2e')}) of the diagonal, "
+                f"normal consistency {num('normal_consistency', '.4f')}, iou {num('iou', '.4f')}, "
+                f"f-score {num('fscore', '.4f')}")
+
+    def output_names(self) -> str:
+        return "mesh.ply, mesh.png, sdf_slices.png, curve.png, metrics.json, model.safetensors"
+
+    @classmethod
+    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+        """Extract the zero level set at ``options['resolution']`` (default: the fit's) into a mesh file."""
+        from nstr.signals.shape.extract import extract_mesh
+
+        if output.suffix.lower() not in MESH_SUFFIXES:
+            raise NstrError(f"OUTPUT '{output}' must end in one of {', '.join(MESH_SUFFIXES)} for a shape run")
+        spec = run.config["signal"]
+        resolution = int(options.get("resolution") or spec["resolution"])
+        extracted = extract_mesh(run.model, resolution)
+        if extracted is None or not len(extracted[1]):
+            raise NstrError("the fitted field has no zero level set inside [-1, 1]^3: there is no surface to write")
+        vertices, faces = extracted
+        save_mesh(output, Normalisation.from_dict(spec["transform"]).to_original(vertices), faces)
+        return f"wrote {output} ({len(vertices):,} vertices, {len(faces):,} faces; marching cubes at {resolution}^3)"
+
+
+def _check_options(loss: str, samples: int, resample_every: int, pool: int, eval_samples: int,
+                   resolution: int, metric_samples: int) -> None:
+    if loss not in losses.LOSSES:
+        raise NstrError(f"--sdf-loss must be one of {', '.join(losses.LOSSES)}, got '{loss}'")
+    if samples < 64:
+        raise NstrError(f"--samples must be at least 64, got {samples}")
+    if resample_every < 1:
+        raise NstrError(f"--resample-every must be at least 1 step, got {resample_every}")
+    if pool < 1000 or eval_samples < 100:
+        raise NstrError(f"the sample pool needs at least 1000 points and evaluation 100, got {pool} and {eval_samples}")
+    if metric_samples < 1000:
+        raise NstrError(f"the shape metrics need at least 1000 samples, got {metric_samples}")
+    if not 8 <= resolution <= 1024:
+        raise NstrError(f"the mesh resolution must be in 8..1024 samples per axis, got {resolution}")

@@ -1,0 +1,1 @@
+"""Training: the one fit loop (``fit``, ``resume``) and run directories (``Run``, ``load``)."""

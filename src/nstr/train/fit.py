@@ -1,0 +1,387 @@
+"""One fit loop for every model and signal: Adam, a schedule, minibatches by index, checkpoints, resume.
+
+``fit(signal, model, steps=..., max_seconds=...)`` trains until either budget runs out, evaluates on the
+whole signal every ``eval_every`` steps (in chunks), keeps the best weights so far, and, given ``out``,
+writes a run directory (see ``nstr.train.runs``). With a step budget the same seed gives the same numbers on
+the same machine, also across an interrupted and resumed run.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nstr.core.allocator import tune_allocator
+from nstr.core.errors import NstrError
+from nstr.models.base import Field
+from nstr.signals import Signal, load_signal
+from nstr.train.runs import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    WEIGHTS,
+    environment,
+    read_json,
+    save_weights,
+    write_atomic,
+    write_json,
+)
+
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Everything about training that is not the model: stored in config.json for reproduction."""
+
+    steps: int | None = None  #: stop after this many optimiser steps
+    max_seconds: float | None = None  #: stop after this much training time (evaluation excluded)
+    lr: float | None = None  #: Adam learning rate; None = the model's reference value
+    batch_size: int = 1 << 16  #: coordinates per step, drawn at random; 0 = full batch
+    seed: int = 0  #: seeds the model init (CLI), minibatches and the hold-out split
+    holdout: float = 0.0  #: fraction of samples kept out of training and scored separately
+    eval_every: int = 100  #: evaluate on the whole signal every N steps (and at the end)
+    schedule: str = "cosine"  #: learning-rate schedule over the budget: cosine or constant
+    lr_final: float = 0.05  #: final learning rate as a fraction of lr (cosine)
+    checkpoint_every: int = 0  #: write checkpoint.pt every N steps (0 = only on interrupt)
+    compile: bool = False  #: torch.compile the loss and its backward (pays off on long fits)
+
+    def validate(self) -> None:
+        if self.steps is None and self.max_seconds is None:
+            raise NstrError("give a budget: --steps N and/or --max-seconds S")
+        if self.steps is not None and self.steps < 1:
+            raise NstrError(f"--steps must be a positive integer, got {self.steps}")
+        if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
+            raise NstrError(f"--max-seconds must be a positive number, got {self.max_seconds}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise NstrError(f"--lr must be a positive finite number, got {self.lr}")
+        if self.batch_size < 0:
+            raise NstrError(f"--batch-size must be >= 0 (0 = full batch), got {self.batch_size}")
+        if not 0.0 <= self.holdout < 1.0:
+            raise NstrError(f"--holdout must be in [0, 1), got {self.holdout}")
+        if self.eval_every < 1 or self.checkpoint_every < 0:
+            raise NstrError("--eval-every must be >= 1 and --checkpoint-every >= 0")
+        if self.schedule not in SCHEDULES:
+            raise NstrError(f"--schedule must be one of {', '.join(SCHEDULES)}, got '{self.schedule}'")
+        if not 0.0 <= self.lr_final <= 1.0:
+            raise NstrError(f"lr_final must be in [0, 1], got {self.lr_final}")
+
+
+@dataclass
+class FitResult:
+    """What a fit returns: the model (best weights loaded), final metrics and the evaluation history."""
+
+    model: Field
+    metrics: dict[str, Any]
+    history: list[dict[str, float]]
+    out: Path | None = None
+    diverged_at: int | None = None
+    signal: Signal | None = None  #: what was fitted (the CLI reports with its ``summary``)
+
+
+@dataclass
+class _State:
+    """Everything that changes during training; saved whole in a checkpoint."""
+
+    step: int = 0
+    train_seconds: float = 0.0
+    best_psnr: float = -math.inf
+    best_step: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def split_holdout(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of training and held-out samples; the split depends only on n, fraction and seed."""
+    if fraction <= 0:
+        return torch.arange(n), torch.zeros(0, dtype=torch.long)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7919))
+    n_hold = int(round(fraction * n))
+    return perm[n_hold:].sort().values, perm[:n_hold].sort().values
+
+
+def learning_rate(base: float, progress: float, settings: FitSettings) -> float:
+    """Schedule value at ``progress`` in [0, 1] of the budget."""
+    if settings.schedule == "constant":
+        return base
+    p = min(max(progress, 0.0), 1.0)
+    return base * (settings.lr_final + (1 - settings.lr_final) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def _progress(state: _State, settings: FitSettings) -> float:
+    parts = []
+    if settings.steps:
+        parts.append(state.step / settings.steps)
+    if settings.max_seconds:
+        parts.append(state.train_seconds / settings.max_seconds)
+    return max(parts)
+
+
+def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
+    groups = [{**group, "lr": lr * group.get("lr_scale", 1.0)} for group in model.param_groups()]
+    return torch.optim.Adam(groups, lr=lr, **model.adam_options)
+
+
+def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool = False,
+                  signal: Signal | None = None):
+    """A function (x, y) -> {loss, terms...} doing one optimiser step.
+
+    The loss is ``signal.loss_terms(model, x, y)`` when a signal is given (its own task loss), else the
+    model's ``loss_terms`` (squared error plus the model's regularisers).
+
+    With ``compile``, the loss and its backward are compiled by ``torch.compile`` (inductor fuses the
+    elementwise work around each matmul; the optimiser stays eager so the schedule costs no recompiles).
+    """
+
+    def loss_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        terms = signal.loss_terms(model, x, y) if signal is not None else model.loss_terms(x, y)
+        return sum(terms.values()), terms
+
+    forward = torch.compile(loss_terms, dynamic=False) if compile else loss_terms
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        loss, terms = forward(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
+
+    return step
+
+
+def fit(
+    signal: Signal,
+    model: Field,
+    settings: FitSettings | None = None,
+    *,
+    out: str | Path | None = None,
+    quiet: bool = False,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+    extra_config: dict[str, Any] | None = None,
+    _resume: dict[str, Any] | None = None,
+    **options: Any,
+) -> FitResult:
+    """Fit ``model`` to ``signal``. Options are the fields of ``FitSettings`` (steps, max_seconds, lr...).
+
+    ``out``: a prepared run directory to write config, checkpoints and results into (see ``nstr.train.runs``).
+    ``callback(step, record)`` is called after every evaluation; ``extra_config`` is stored in config.json
+    (for example the FreSh selection that chose a model option).
+    Fitting raises glibc's mmap threshold for this process (``nstr.core.allocator.tune_allocator``) so large
+    activations are reused rather than page-faulted in afresh every step; set NSTR_NO_MALLOPT=1 to opt out.
+    """
+    settings = replace(settings or FitSettings(), **options)
+    settings.validate()
+    tune_allocator()
+    if (signal.in_dim, signal.out_dim) != (model.in_dim, model.out_dim):
+        raise NstrError(
+            f"model maps {model.in_dim} -> {model.out_dim} values but the signal has "
+            f"{signal.in_dim}-D coordinates and {signal.out_dim} channels"
+        )
+    out = Path(out) if out is not None else None
+    lr = settings.lr if settings.lr is not None else model.default_lr
+    train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed)
+    if len(train_idx) == 0:
+        raise NstrError("--holdout leaves no samples to train on")
+    optimizer = _optimizer(model, lr)
+    generator = torch.Generator().manual_seed(settings.seed)
+    state = _State()
+    if _resume is not None:
+        state = _restore(_resume, model, optimizer, generator)
+    elif out is not None:
+        _write_config(out, signal, model, settings, extra_config or {})
+    trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
+    return trainer.run(state, out, quiet, callback, resumed_from=state.step if _resume else None)
+
+
+class _Trainer:
+    """The loop itself, split out of ``fit`` so each part stays short."""
+
+    def __init__(self, signal, model, settings, train_idx, hold_idx, optimizer, generator, lr):
+        self.signal, self.model, self.settings = signal, model, settings
+        self.train_idx, self.hold_idx = train_idx, hold_idx
+        self.optimizer, self.generator, self.lr = optimizer, generator, lr
+        self.train_step = training_step(model, optimizer, compile=settings.compile, signal=signal)
+        self.full_batch = None
+        self.cache_full_batch()
+
+    def cache_full_batch(self) -> None:
+        full = self.settings.batch_size == 0 or self.settings.batch_size >= len(self.train_idx)
+        targets = self.signal.training_targets
+        self.full_batch = (self.signal.coords[self.train_idx], targets[self.train_idx]) if full else None
+
+    def batch(self, state: _State) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.signal.before_step(state.step, self.generator):  # the signal drew new samples
+            self.cache_full_batch()
+        if self.full_batch is not None:
+            return self.full_batch
+        pick = torch.randint(len(self.train_idx), (self.settings.batch_size,), generator=self.generator)
+        idx = self.train_idx[pick]
+        return self.signal.coords[idx], self.signal.training_targets[idx]
+
+    def step(self, state: _State) -> dict[str, float]:
+        lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        return self.train_step(*self.batch(state))
+
+    def evaluate(self, state: _State, losses: dict[str, float]) -> dict[str, float]:
+        pred = self.model.predict(self.signal.coords)
+        record = {"step": state.step, "seconds": round(state.train_seconds, 4), **losses}
+        record["psnr"] = self.signal.psnr(pred[self.train_idx], self.signal.values[self.train_idx])
+        if len(self.hold_idx):
+            record["psnr_holdout"] = self.signal.psnr(pred[self.hold_idx], self.signal.values[self.hold_idx])
+        state.history.append(record)
+        if record["psnr"] > state.best_psnr:
+            state.best_psnr, state.best_step = record["psnr"], state.step
+            state.best_weights = copy.deepcopy(self.model.state_dict())
+        return record
+
+    def done(self, state: _State) -> bool:
+        s = self.settings
+        return (s.steps is not None and state.step >= s.steps) or (
+            s.max_seconds is not None and state.train_seconds >= s.max_seconds
+        )
+
+    def run(self, state, out, quiet, callback, resumed_from) -> FitResult:
+        from tqdm.auto import tqdm
+
+        settings = self.settings
+        if not state.history:
+            self.evaluate(state, {})
+        bar = tqdm(total=settings.steps, initial=state.step, disable=quiet, unit="step", dynamic_ncols=True)
+        diverged_at, losses = None, {}
+        try:
+            while not self.done(state):
+                start = time.perf_counter()
+                losses = self.step(state)
+                state.train_seconds += time.perf_counter() - start
+                state.step += 1
+                bar.update(1)
+                if not math.isfinite(losses["loss"]):
+                    diverged_at = state.step
+                    break
+                if state.step % settings.eval_every == 0 or self.done(state):
+                    record = self.evaluate(state, losses)
+                    bar.set_postfix(loss=f"{losses['loss']:.2e}", psnr=f"{record['psnr']:.2f}")
+                    if callback is not None:
+                        callback(state.step, record)
+                if out is not None and settings.checkpoint_every and state.step % settings.checkpoint_every == 0:
+                    self.save_checkpoint(state, out)
+        except KeyboardInterrupt:
+            if out is not None:
+                self.save_checkpoint(state, out)
+            raise
+        finally:
+            bar.close()
+        return self.finish(state, out, diverged_at, resumed_from)
+
+    def save_checkpoint(self, state: _State, out: Path) -> None:
+        import io
+
+        buffer = io.BytesIO()
+        torch.save(
+            {
+                "state": asdict(state),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+            },
+            buffer,
+        )
+        write_atomic(out / CHECKPOINT, buffer.getvalue())
+
+    def finish(self, state: _State, out: Path | None, diverged_at: int | None, resumed_from: int | None):
+        if state.best_weights is not None:
+            self.model.load_state_dict(state.best_weights)
+        pred = self.model.predict(self.signal.coords)
+        metrics: dict[str, Any] = {**self.signal.metrics(pred), **self.signal.field_metrics(self.model)}
+        if len(self.hold_idx):
+            metrics["psnr_train"] = self.signal.psnr(pred[self.train_idx], self.signal.values[self.train_idx])
+            metrics["psnr_holdout"] = self.signal.psnr(pred[self.hold_idx], self.signal.values[self.hold_idx])
+        metrics.update(
+            params=self.model.num_params(),
+            steps=state.step,
+            best_step=state.best_step,
+            train_seconds=state.train_seconds,
+            seconds_per_step=state.train_seconds / max(state.step, 1),
+            lr=self.lr,
+        )
+        metrics.update(self.signal.training_metrics(state.step, state.train_seconds))
+        if resumed_from is not None:
+            metrics["resumed_from_step"] = resumed_from
+        if diverged_at is not None:
+            metrics["diverged_at_step"] = diverged_at
+        metrics["history"] = state.history
+        if out is not None:
+            self.write_results(out, pred, metrics)
+        return FitResult(self.model, metrics, state.history, out, diverged_at, self.signal)
+
+    def write_results(self, out: Path, pred: torch.Tensor, metrics: dict[str, Any]) -> None:
+        from nstr.core.plotting import save_curve
+
+        save_weights(self.model, out / WEIGHTS)
+        self.signal.write_outputs(pred, out)
+        self.signal.write_field_outputs(self.model, out)
+        save_curve(out / "curve.png", metrics["history"], holdout=len(self.hold_idx) > 0)
+        self.model.inspect(out, self.signal.shape)
+        write_json(out / METRICS, metrics)
+        (out / CHECKPOINT).unlink(missing_ok=True)
+
+
+def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings, extra: dict[str, Any]) -> None:
+    name = getattr(model, "registry_name", None)
+    if name is None:
+        raise NstrError(f"{type(model).__name__} is not registered; use nstr.models.register to save runs")
+    write_json(
+        out / CONFIG,
+        {
+            "nstr_version": _version(),
+            "signal": signal.spec(out),
+            "model": {"name": name, "in_dim": model.in_dim, "out_dim": model.out_dim,
+                      "options": model.config.to_dict()},
+            "fit": asdict(settings),
+            "environment": environment(),
+            **extra,
+        },
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("nstr")
+
+
+def _restore(saved: dict[str, Any], model, optimizer, generator) -> _State:
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    generator.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch_rng"])
+    return _State(**saved["state"])
+
+
+def resume(out: str | Path, quiet: bool = False) -> FitResult:
+    """Continue a killed run from its last checkpoint to its original budget."""
+    from nstr.models import build_model
+
+    out = Path(out)
+    config = read_json(out / CONFIG)
+    if (out / METRICS).exists() and not (out / CHECKPOINT).exists():
+        raise NstrError(f"run '{out}' already finished; there is nothing to resume")
+    if not (out / CHECKPOINT).exists():
+        raise NstrError(f"run '{out}' has no checkpoint.pt to resume from (use --checkpoint-every N)")
+    saved = torch.load(out / CHECKPOINT, weights_only=False)
+    signal = load_signal(config["signal"], out)
+    spec = config["model"]
+    model = build_model(spec["name"], spec["in_dim"], spec["out_dim"], **spec["options"])
+    settings = FitSettings(**config["fit"])
+    return fit(signal, model, settings, out=out, quiet=quiet, _resume=saved)
+
