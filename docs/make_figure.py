@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import nstr
-from nstr.core.plotting import pyplot, save_figure
+from nstr.core.plotting import save_figure, subplots
 from nstr.core.png import decode_png
 
 
@@ -22,8 +22,7 @@ def main(run_dir: str, out: str) -> None:
     recon = decode_png((run.path / "recon.png").read_bytes()).astype(np.float64) / 255
     x = source.grid(*source.shape)
     frequency = run.model.local_frequency(x).norm(dim=1).detach().numpy().reshape(source.shape)
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
+    fig, axes = subplots(1, 4, figsize=(16, 4.4))
     panels = [
         (target, "target (astronaut, 512 x 512)", None),
         (recon, f"NSTR, {run.metrics['params']:,} parameters: {run.metrics['psnr']:.1f} dB", None),

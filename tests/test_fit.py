@@ -126,7 +126,7 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     """Atomic writes go through a mkstemp file (owner-only); the result must follow the umask like open()."""
     import os
 
-    from nstr.train.runs import write_atomic
+    from nstr.core.io import write_atomic
 
     old = os.umask(0o022)
     try:

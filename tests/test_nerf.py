@@ -12,7 +12,7 @@ import torch
 from nstr.cli.main import main
 from nstr.core.errors import NstrError
 from nstr.models import MODELS, build_model
-from nstr.render.rendering import camera_rays
+from nstr.render.cameras import camera_rays
 from nstr.signals import load_signal
 from nstr.signals.scene.make import make_scene
 from nstr.signals.scene.signal import Scene

@@ -9,20 +9,10 @@ import torch
 
 from nstr.nn.sh import spherical_harmonics, trunc_exp
 from nstr.nn.tensorf import VMFactors
+from nstr.render.cameras import camera_rays, focal_from_fov, look_at, orbit_poses
+from nstr.render.compositing import composite, render_weights
 from nstr.render.occupancy import OccupancyGrid
-from nstr.render.rendering import (
-    Samples,
-    camera_rays,
-    composite,
-    focal_from_fov,
-    importance_edges,
-    look_at,
-    march,
-    orbit_poses,
-    ray_box,
-    render_weights,
-    stratified_edges,
-)
+from nstr.render.samplers import Samples, importance_edges, march, ray_box, stratified_edges
 
 
 def test_focal_from_field_of_view():

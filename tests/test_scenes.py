@@ -19,8 +19,8 @@ import nstr.signals.scene.make as make_module
 from nstr.cli.scene import scene_command
 from nstr.core.errors import NstrError
 from nstr.core.png import encode_png
-from nstr.render.orbits import look_at, orbit_position
-from nstr.render.rendering import camera_rays, focal_from_fov
+from nstr.render.cameras import camera_rays, focal_from_fov, orbit_position
+from nstr.render.cameras import look_at_numpy as look_at
 from nstr.signals.scene.analytic import Box, Cylinder, Sphere
 from nstr.signals.scene.blender import BlenderScene, Views, load_blender
 from nstr.signals.scene.make import SCENE, make_scene, render_view

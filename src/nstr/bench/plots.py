@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nstr.bench.summary import Record, groups, mean_spread, ok
-from nstr.core.plotting import pyplot, save_figure
+from nstr.core.plotting import save_figure, subplots
 
 MAX_PANELS = 6
 
@@ -32,12 +32,11 @@ def mean_curve(records: list[Record], points: int = 60) -> tuple[np.ndarray, np.
 
 
 def psnr_time_plot(suite: str, records: list[Record], path: Path) -> Path | None:
-    plt = pyplot()
     good = ok(records)
     signals = list(dict.fromkeys(r["signal"] for r in good))[:MAX_PANELS]
     if not signals:
         return None
-    fig, axes = plt.subplots(1, len(signals), figsize=(4.2 * len(signals), 3.6), squeeze=False)
+    fig, axes = subplots(1, len(signals), figsize=(4.2 * len(signals), 3.6), squeeze=False)
     for ax, signal in zip(axes[0], signals, strict=True):
         for (model, label, *_), members in groups([r for r in good if r["signal"] == signal]).items():
             curve = mean_curve(members)
@@ -66,11 +65,10 @@ def _params_axis(ax, params: list[int]) -> None:
 
 
 def psnr_params_plot(suite: str, records: list[Record], path: Path) -> Path | None:
-    plt = pyplot()
     good = ok(records)
     if not good:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = subplots(figsize=(6.4, 4.2))
     holdout = any("psnr_holdout" in r for r in good)
     for model in dict.fromkeys(r["model"] for r in good):
         configs = [members for (m, *_), members in groups(good).items() if m == model]

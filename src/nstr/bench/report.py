@@ -34,7 +34,8 @@ including those that contradict a paper.
 def write_result(path: Path, benchmark: str, title: str, summary: str, command: str,
                  rows: list[dict[str, Any]], **extra: Any) -> Path:
     """Store a benchmark script's result in the format this report renders (machine info added)."""
-    from nstr.train.runs import environment, write_json
+    from nstr.core.io import write_json
+    from nstr.core.machine import environment
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +163,7 @@ def render(results_dir: Path, out: Path | None = None, plots_dir: Path | None = 
 
 def write_report(results_dir: Path, out: Path, plots_dir: Path | None = None) -> Path:
     """Regenerate ``out`` (and the plots, by default in ``<results_dir>/../plots``)."""
-    from nstr.train.runs import write_atomic
+    from nstr.core.io import write_atomic
 
     results_dir, out = Path(results_dir), Path(out)
     plots_dir = Path(plots_dir) if plots_dir is not None else results_dir.parent / "plots"

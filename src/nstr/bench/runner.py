@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
-from nstr.train.runs import cpu_model
+from nstr.core.machine import cpu_model
 
 OK, FAILED = "ok", "failed"
 #: History entries keep these keys (PSNR against wall time is plotted from them).
@@ -106,7 +106,7 @@ def _one_line(exc: BaseException) -> str:
 def _provenance() -> dict[str, Any]:
     import torch
 
-    from nstr.train.runs import environment
+    from nstr.core.machine import environment
 
     env = environment()
     env["torch_threads"] = torch.get_num_threads()
@@ -159,7 +159,7 @@ def record_path(out_dir: Path, cell: Cell) -> Path:
 
 def save_record(out_dir: Path, record: dict[str, Any]) -> Path:
     """Write a record atomically to <out_dir>/<suite>/<cell-id>.json."""
-    from nstr.train.runs import write_json
+    from nstr.core.io import write_json
 
     path = Path(out_dir) / record["suite"] / f"{record['cell_id']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -121,10 +121,11 @@ def fresh_command(signal: str, model_name: str, param: str | None, values_text: 
     Prints the candidates ranked by mean spectral (Wasserstein) distance and writes fresh.json and
     fresh.png (target spectrum against the best and worst candidates) into --out.
     """
+    from nstr.core.io import write_json
     from nstr.fresh import check_param, plot_selection, select
     from nstr.signals import load_signal
     from nstr.signals.image.signal import parse_size
-    from nstr.train.runs import default_run_dir, write_json
+    from nstr.train.runs import default_run_dir
 
     if inits < 1:
         raise NstrError(f"--inits must be a positive number of initialisations, got {inits}")

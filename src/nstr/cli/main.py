@@ -20,6 +20,7 @@ from nstr.cli.fresh import fresh_command
 from nstr.cli.options import chosen_model_options, model_option_params
 from nstr.cli.scene import scene_command
 from nstr.core.errors import NstrError
+from nstr.inspect import write_pictures
 
 DEFAULT_MODEL = "nstr"
 DEFAULT_BATCH = 1 << 16
@@ -83,7 +84,9 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     if resume is not None:
         if signal is not None:
             raise NstrError("--resume takes the run directory only; do not also give SIGNAL")
-        _report(resume_run(resume, quiet=quiet))
+        result = resume_run(resume, quiet=quiet)
+        write_pictures(result.model, result.out, result.signal.shape)
+        _report(result)
         return
     if signal is None:
         raise NstrError("give a SIGNAL to fit (an image file or a built-in name such as astronaut)")
@@ -120,7 +123,9 @@ def fit_command(signal, model_name, steps, max_seconds, lr, batch_size, seed, ho
     out = prepare_run_dir(out or default_run_dir(signal, model_name), overwrite)
     if not quiet:
         click.echo(f"fitting {model_name} ({model.num_params():,} parameters) to {signal} -> {out}", err=True)
-    _report(fit(data, model, settings, out=out, quiet=quiet, extra_config=extra))
+    result = fit(data, model, settings, out=out, quiet=quiet, extra_config=extra)
+    write_pictures(result.model, out, data.shape)  # the model's internals (NSTR's spectral field), if it has any
+    _report(result)
 
 
 #: Fit options that belong to one kind of signal: CLI name -> (kind, the signal's own option name).
@@ -195,7 +200,8 @@ def render_command(run_dir: Path, output: Path, size: str | None, rate: int | No
     if frames is not None and frames < 1:
         raise NstrError(f"--frames must be >= 1, got {frames}")
     options = {"size": size, "rate": rate, "resolution": resolution, "frames": frames}
-    click.echo(kind.render_run(run, output, {k: v for k, v in options.items() if v is not None}))
+    chosen = {k: v for k, v in options.items() if v is not None}
+    click.echo(kind.render_run(run.model, run.config["signal"], output, chosen))
 
 
 @cli.command("viz")
@@ -207,7 +213,7 @@ def viz_command(run_dir: Path) -> None:
 
     run = load(run_dir)
     spec = run.config["signal"]
-    written = run.model.inspect(run.path, signal_class(spec["kind"]).spec_shape(spec))
+    written = write_pictures(run.model, run.path, signal_class(spec["kind"]).spec_shape(spec))
     if not written:
         raise NstrError(f"model '{run.config['model']['name']}' has no internals to picture (try an nstr run)")
     click.echo("wrote " + ", ".join(str(p) for p in written))

@@ -1,30 +1,42 @@
-"""Pictures people look at: reconstructions, error maps, training curves (matplotlib, Agg backend)."""
+"""Plotting helpers every kind uses: figures without pyplot, atomic PNG writes, the training curve.
+
+matplotlib's object-oriented API (``Figure`` directly) renders with Agg whatever backend a user has chosen
+and keeps no global state, so library code never opens a window or leaks figures."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from nstr.train.runs import write_atomic
+from nstr.core.io import write_atomic
+from nstr.core.png import encode_png
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
-    import matplotlib
+#: Keywords of ``subplots`` that belong to the figure rather than its grid of axes.
+FIGURE_OPTIONS = ("constrained_layout", "layout", "dpi", "facecolor")
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
 
-    return plt
+def subplots(*args: Any, figsize: tuple[float, float] | None = None, **kwargs: Any) -> tuple[Figure, Any]:
+    """A figure and its axes, as ``pyplot.subplots`` but without pyplot: no global figure registry and no
+    backend to choose, so nothing needs closing and nothing depends on a display."""
+    figure_options = {k: kwargs.pop(k) for k in FIGURE_OPTIONS if k in kwargs}
+    fig = Figure(figsize=figsize, **figure_options)
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def figure(figsize: tuple[float, float] | None = None, **options: Any) -> Figure:
+    """An empty figure (see ``subplots``); ``options`` are ``Figure``'s (``constrained_layout``...)."""
+    return Figure(figsize=figsize, **options)
 
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
     """Write a figure as PNG atomically (creating the folder) and close it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    pyplot().close(fig)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_atomic(Path(path), buffer.getvalue())
     return path
@@ -32,30 +44,15 @@ def save_figure(fig, path: Path, dpi: int = 110) -> Path:
 
 def save_png(path: Path, array: np.ndarray) -> Path:
     """An (H, W) or (H, W, C) uint8/uint16 array as a lossless PNG of the same size and depth."""
-    from nstr.core.png import encode_png
-
     write_atomic(Path(path), encode_png(array))
     return Path(path)
 
 
-def save_error_map(path: Path, error: np.ndarray) -> Path:
-    """Absolute error per pixel (values on a 0..1 scale) with a colour bar."""
-    plt = pyplot()
-    h, w = error.shape
-    fig, ax = plt.subplots(figsize=(6 * w / max(h, w) + 1.2, 6 * h / max(h, w)))
-    shown = ax.imshow(error, cmap="inferno", vmin=0, vmax=max(float(error.max()), 1e-6))
-    ax.set_axis_off()
-    ax.set_title(f"|error| (mean {error.mean():.4f} on a 0..1 scale)")
-    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-    return save_figure(fig, path)
-
-
 def save_curve(path: Path, history: list[dict[str, float]], holdout: bool = False) -> Path:
     """PSNR against step and against training time."""
-    plt = pyplot()
     steps = [r["step"] for r in history]
     seconds = [r["seconds"] for r in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = subplots(1, 2, figsize=(10, 3.6))
     for ax, xs, label in ((axes[0], steps, "step"), (axes[1], seconds, "training time (s)")):
         ax.plot(xs, [r["psnr"] for r in history], label="train pixels", marker=".")
         if holdout:
@@ -67,121 +64,3 @@ def save_curve(path: Path, history: list[dict[str, float]], holdout: bool = Fals
     return save_figure(fig, path)
 
 
-def inspection_grid(in_dim: int, shape: tuple[int, ...], longest: int = 256) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Coordinates for pictures of a field: the signal's own grid, at most ``longest`` samples per axis.
-
-    2-D: pixel centres of (H, W) scaled down; 1-D: ``longest * 4`` points; 3-D: the z = 0 mid-slice.
-    """
-    import torch
-
-    from nstr.signals.image.signal import pixel_centres
-
-    if in_dim == 1:
-        n = min(shape[0] if shape else longest * 4, longest * 4)
-        return ((torch.arange(n) * 2 + 1) / n - 1).view(-1, 1), (n,)
-    h, w = (shape[0], shape[1]) if len(shape) >= 2 else (longest, longest)
-    scale = min(1.0, longest / max(h, w))
-    h, w = max(2, round(h * scale)), max(2, round(w * scale))
-    xy = pixel_centres(h, w)
-    if in_dim == 3:
-        xy = torch.cat([xy, torch.zeros(len(xy), 1)], dim=1)
-    return xy, (h, w)
-
-
-def save_spectral_field(model, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
-    """NSTR's inspection pictures (paper section 5.3): S channels, ||dS/dx||, flow, residual, local frequency."""
-    import torch
-
-    x, grid = inspection_grid(model.in_dim, shape)
-    with torch.no_grad():
-        parts = [_field_quantities(model, x[i : i + 16384]) for i in range(0, len(x), 16384)]
-    q = {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
-    out_dir = Path(out_dir)
-    if len(grid) == 1:
-        return [_save_line_plots(out_dir / "spectral.png", x[:, 0].numpy(), q)]
-    h, w = grid
-    maps = {k: v.reshape(h, w, *v.shape[1:]) for k, v in q.items()}
-    written = [
-        _save_channels(out_dir / "spectrum.png", maps["s"]),
-        _save_map(out_dir / "spectral_gradient.png", np.linalg.norm(maps["ds"], axis=(2, 3)), "||dS/dx||", "magma"),
-        _save_map(out_dir / "local_frequency.png", np.linalg.norm(maps["omega"], axis=2),
-                  "|local frequency| (cycles per unit)", "plasma"),
-    ]
-    if "residual" in maps:  # only a model trained with the transport term has a flow worth drawing
-        written += [
-            _save_map(out_dir / "pde_residual.png", np.linalg.norm(maps["residual"], axis=(2, 3)),
-                      "||dS/dx - F(x, S)||", "viridis"),
-            _save_flow(out_dir / "flow.png", maps["recon"], maps["energy_flow"]),
-        ]
-    return written
-
-
-def _field_quantities(model, x):
-    import torch
-
-    s, ds = model.spectrum_jacobian(x)
-    quantities = {"s": s, "ds": ds, "omega": model.local_frequency(x), "recon": model(x)}
-    if model.transport is not None:
-        flow = model.flow(x, s)
-        quantities["residual"] = ds - flow
-        # Direction in which the transport law moves spectral energy: d(|S|^2 / 2)/dx = sum_i S_i F_i.
-        quantities["energy_flow"] = torch.einsum("nk,nkd->nd", s, flow) / s.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return quantities
-
-
-def _save_channels(path: Path, s: np.ndarray) -> Path:
-    plt = pyplot()
-    k = s.shape[2]
-    cols = int(np.ceil(np.sqrt(k)))
-    rows = int(np.ceil(k / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if i < k:
-            ax.imshow(s[..., i], cmap="RdBu_r", vmin=-np.abs(s[..., i]).max(), vmax=np.abs(s[..., i]).max())
-            ax.set_title(f"S_{i + 1}", fontsize=8)
-    fig.suptitle("spectral field S(x), one panel per basis frequency")
-    return save_figure(fig, path)
-
-
-def _save_map(path: Path, values: np.ndarray, title: str, cmap: str) -> Path:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 6 * values.shape[0] / values.shape[1]))
-    shown = ax.imshow(values, cmap=cmap)
-    ax.set_axis_off()
-    ax.set_title(title)
-    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-    return save_figure(fig, path)
-
-
-def _save_flow(path: Path, recon: np.ndarray, flow: np.ndarray, arrows: int = 24) -> Path:
-    """Arrows of the energy flow over the model's own reconstruction (gray)."""
-    plt = pyplot()
-    h, w = flow.shape[:2]
-    gray = ((recon.mean(axis=2) + 1) / 2).clip(0, 1)
-    step = max(1, max(h, w) // arrows)
-    ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
-    u, v = flow[ys, xs, 0], flow[ys, xs, 1]
-    fig, ax = plt.subplots(figsize=(6, 6 * h / w))
-    ax.imshow(gray, cmap="gray", vmin=0, vmax=1)
-    ax.quiver(xs, ys, u, v, np.hypot(u, v), cmap="autumn", angles="xy", pivot="mid")
-    ax.set_axis_off()
-    ax.set_title("spectral energy flow  sum_i S_i F_i(x, S) / |S|")
-    return save_figure(fig, path)
-
-
-def _save_line_plots(path: Path, t: np.ndarray, q: dict[str, np.ndarray]) -> Path:
-    plt = pyplot()
-    fig, axes = plt.subplots(4, 1, figsize=(10, 9), sharex=True)
-    axes[0].plot(t, q["recon"], lw=0.6)
-    axes[0].set_ylabel("f(x)")
-    axes[1].plot(t, q["s"], lw=0.6)
-    axes[1].set_ylabel("S_i(x)")
-    axes[2].plot(t, np.linalg.norm(q["ds"], axis=(1, 2)), lw=0.6, label="||dS/dx||")
-    if "residual" in q:
-        axes[2].plot(t, np.linalg.norm(q["residual"], axis=(1, 2)), lw=0.6, label="||dS/dx - F||")
-    axes[2].legend(loc="upper right")
-    axes[3].plot(t, np.abs(q["omega"][:, 0]), lw=0.8)
-    axes[3].set_ylabel("local frequency")
-    axes[3].set_xlabel("x")
-    return save_figure(fig, path)

@@ -16,10 +16,8 @@ def plot_selection(selection: Selection, path: Path, title: str | None = None) -
 
     Spectra are shown as the distance sees them: the first ``n`` entries, each normalised to sum to one.
     """
-    from nstr.core.plotting import pyplot, save_figure
-
-    plt = pyplot()
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    from nstr.core.plotting import save_figure, subplots
+    fig, (ax, ax2) = subplots(1, 2, figsize=(11, 3.8))
     index = np.arange(1, selection.n + 1)[: len(selection.target)]
 
     def unit(s: np.ndarray) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -68,10 +67,6 @@ class Field(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def inspect(self, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
-        """Write pictures of the model's internals into ``out_dir`` (NSTR's spectral field); none by default."""
-        return []
 
     def param_groups(self) -> list[dict[str, Any]]:
         """Optimiser parameter groups; an ``lr_scale`` entry multiplies the scheduled learning rate."""

@@ -2,7 +2,7 @@
 
 Each model is a geometry network over the scene box mapped to [-1, 1]^3, giving a raw density and features,
 and a colour network on those features and the view direction (16 spherical harmonics), as in Instant-NGP:
-sigma = trunc_exp(raw), rgb = sigmoid(colour(features, SH(d))). Rays are rendered by ``nstr.render.rendering`` with an
+sigma = trunc_exp(raw), rgb = sigmoid(colour(features, SH(d))). Rays are rendered by ``nstr.render.compositing`` with an
 occupancy grid (``nstr.render.occupancy``) that the model updates every ``occupancy_every`` training steps.
 The three geometry networks are the comparison the NSTR paper makes:
 
@@ -31,9 +31,8 @@ from nstr.models.registry import register
 from nstr.nn.mlp import mlp
 from nstr.nn.sh import SH_FEATURES, spherical_harmonics, trunc_exp
 from nstr.nn.tensorf import TensoRFGeometry
+from nstr.render.compositing import BACKGROUNDS, render_rays
 from nstr.render.occupancy import OccupancyGrid
-from nstr.render.rendering import render_rays
-from nstr.signals.scene.pixels import BACKGROUNDS
 
 SAMPLERS = ("occupancy", "importance")
 

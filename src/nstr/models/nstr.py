@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -180,12 +179,6 @@ class NSTR(Field):
         if cfg.lambda_smooth > 0:
             terms["smooth"] = cfg.lambda_smooth * ds.pow(2).sum(dim=(1, 2)).mean()
         return terms
-
-    def inspect(self, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
-        """S channels, ||dS/dx||, the flow as arrows, the PDE residual and the local-frequency map (PNGs)."""
-        from nstr.core.plotting import save_spectral_field
-
-        return save_spectral_field(self, out_dir, shape)
 
     def param_groups(self) -> list[dict[str, Any]]:
         grid = [self.grid.table]

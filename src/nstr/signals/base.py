@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-if TYPE_CHECKING:
-    from nstr.models.base import Field
-    from nstr.train.runs import Run
+from nstr.models.base import Field
 
 
 class Signal(ABC):
@@ -141,7 +139,7 @@ class Signal(ABC):
         return "metrics.json, model.safetensors, curve.png"
 
     @classmethod
-    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+    def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Decode a fitted run into ``output``; return a one-line description of what was written."""
         from nstr.core.errors import NstrError
 

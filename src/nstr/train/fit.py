@@ -20,19 +20,11 @@ import torch
 
 from nstr.core.allocator import tune_allocator
 from nstr.core.errors import NstrError
+from nstr.core.io import read_json, write_atomic, write_json
+from nstr.core.machine import environment
 from nstr.models.base import Field
 from nstr.signals import Signal, load_signal
-from nstr.train.runs import (
-    CHECKPOINT,
-    CONFIG,
-    METRICS,
-    WEIGHTS,
-    environment,
-    read_json,
-    save_weights,
-    write_atomic,
-    write_json,
-)
+from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, save_weights
 
 SCHEDULES = ("cosine", "constant")
 
@@ -331,7 +323,6 @@ class _Trainer:
         self.signal.write_outputs(pred, out)
         self.signal.write_field_outputs(self.model, out)
         save_curve(out / "curve.png", metrics["history"], holdout=len(self.hold_idx) > 0)
-        self.model.inspect(out, self.signal.shape)
         write_json(out / METRICS, metrics)
         (out / CHECKPOINT).unlink(missing_ok=True)
 

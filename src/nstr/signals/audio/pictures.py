@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nstr.core.plotting import pyplot, save_figure
+from nstr.core.plotting import figure, save_figure, subplots
 
 MAX_FRAMES = 1200
 ENVELOPE_BINS = 2000
@@ -66,7 +66,6 @@ def spectrogram_db(waveform: np.ndarray, rate: int, reference: float | None = No
 
 def save_spectrograms(path: Path, target: np.ndarray, pred: np.ndarray, rate: int) -> Path:
     """Three spectrograms on one dB scale: the target, the reconstruction, and the error (target - pred)."""
-    plt = pyplot()
     length = min(1024, 2 * (target.shape[0] // 2))
     starts = frame_starts(target.shape[0], length)
     target_frames, pred_frames = gather_frames(target, starts, length), gather_frames(pred, starts, length)
@@ -79,7 +78,7 @@ def save_spectrograms(path: Path, target: np.ndarray, pred: np.ndarray, rate: in
         ("error (target - reconstruction)", _to_db(frame_power(target_frames - pred_frames), peak)),
     ]
     freqs, times = np.fft.rfftfreq(length, 1 / rate), (starts + length / 2) / rate
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, constrained_layout=True)
+    fig, axes = subplots(3, 1, figsize=(10, 9), sharex=True, constrained_layout=True)
     extent = (times[0], times[-1] if len(times) > 1 else times[0] + length / rate, 0, freqs[-1] / 1000)
     for ax, (title, db) in zip(axes, panels, strict=True):
         shown = ax.imshow(db, origin="lower", aspect="auto", extent=extent, cmap="magma",
@@ -119,11 +118,10 @@ def _envelopes(t: np.ndarray, p: np.ndarray, bins: int):
 def save_waveform_detail(path: Path, target: np.ndarray, pred: np.ndarray, rate: int) -> Path:
     """The whole waveform (envelope of the target and of the error) and two close-ups: around the loudest
     sample and around the largest error, target and reconstruction overlaid. One channel: the loudest."""
-    plt = pyplot()
     channel = int(np.argmax(np.maximum(target.max(axis=0), -target.min(axis=0))))  # no |target| copy
     t, p = target[:, channel], pred[:, channel]
     starts, lo, hi, err_lo, err_hi, loudest, worst = _envelopes(t, p, ENVELOPE_BINS)
-    fig = plt.figure(figsize=(11, 7), constrained_layout=True)
+    fig = figure(figsize=(11, 7), constrained_layout=True)
     grid = fig.add_gridspec(2, 2)
     overview = fig.add_subplot(grid[0, :])
     overview.fill_between(starts / rate, lo, hi, color="0.55", lw=0, label="target", step="post")

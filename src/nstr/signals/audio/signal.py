@@ -19,17 +19,15 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
+from nstr.models.base import Field
 from nstr.signals.base import Signal
 from nstr.signals.registry import register_signal
-
-if TYPE_CHECKING:
-    from nstr.train.runs import Run
 
 #: Containers we read and write, by file ending (soundfile's major format names).
 CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG"}
@@ -317,7 +315,7 @@ class Audio(Signal):
         return f"{self.recon_name()}, spectrogram.png, waveform.png, curve.png, metrics.json, model.safetensors"
 
     @classmethod
-    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+    def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Evaluate the fitted function at ``options['rate']`` Hz (default the input's) over the same interval,
         block by block, into a .wav/.flac/.ogg with the input's channels and subtype (or the container's default
         subtype when it cannot hold the input's). Below the input's rate, content above the new Nyquist
@@ -327,7 +325,7 @@ class Audio(Signal):
         suffix = output.suffix.lower()
         if suffix not in CONTAINERS:
             raise NstrError(f"OUTPUT '{output}' must end in .wav, .flac or .ogg for an audio run")
-        fmt = AudioFormat(**run.config["signal"]["format"])
+        fmt = AudioFormat(**spec["format"])
         rate = fmt.rate if options.get("rate") is None else int(options["rate"])
         if rate < 1:
             raise NstrError(f"--rate must be a positive number of samples per second, got {rate}")
@@ -335,7 +333,7 @@ class Audio(Signal):
         container = CONTAINERS[suffix]
         subtype = fmt.subtype if sf.check_format(container, fmt.subtype) else sf.default_subtype(container)
         target = AudioFormat(rate, n, fmt.channels, container, subtype, fmt.peak)
-        blocks = (run.model.predict(time_coords(n, i, min(i + BLOCK, n))).numpy() for i in range(0, n, BLOCK))
+        blocks = (model.predict(time_coords(n, i, min(i + BLOCK, n))).numpy() for i in range(0, n, BLOCK))
         write_audio(output, target, blocks)
         return (f"wrote {output} ({n} samples at {rate} Hz = {n / rate:.3f} s, {fmt.channels} channel(s), "
                 f"{container} {subtype})")
@@ -346,7 +344,7 @@ def write_audio(path: Path, fmt: AudioFormat, blocks: Iterator[np.ndarray] | lis
     blocks stream into a temporary file beside ``path`` that replaces it only once complete."""
     import soundfile as sf
 
-    from nstr.train.runs import atomic_path
+    from nstr.core.io import atomic_path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
 from nstr.core.metrics import psnr, ssim
+from nstr.models.base import Field
 from nstr.signals.base import Signal
 from nstr.signals.registry import register_signal
-
-if TYPE_CHECKING:
-    from nstr.train.runs import Run
 
 # scikit-image photographs that ship inside the package (no download).
 BUILTIN_IMAGES = (
@@ -248,7 +246,8 @@ class Image(Signal):
         return scores
 
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
-        from nstr.core.plotting import save_error_map, save_png
+        from nstr.core.plotting import save_png
+        from nstr.signals.image.pictures import save_error_map
 
         native = self.format.to_native(pred.detach().cpu().numpy())
         written = [save_png(out_dir / "recon.png", self.format.to_png_array(native))]
@@ -269,16 +268,22 @@ class Image(Signal):
         return "recon.png, error.png, curve.png, metrics.json, model.safetensors"
 
     @classmethod
-    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+    def decode(cls, model: Field, spec: dict[str, Any], height: int, width: int) -> np.ndarray:
+        """The fitted image at any resolution, in the input's dtype and value range (``spec`` from config.json)."""
+        fmt = ImageFormat(**spec["format"])
+        return fmt.to_native(model.predict(pixel_centres(height, width)).numpy(), height, width)
+
+    @classmethod
+    def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Decode at ``options['size']`` ('WxH', default the fitted size) into a .png or .npy (input's dtype)."""
+        from nstr.core.io import write_atomic
         from nstr.core.plotting import save_png
-        from nstr.train.runs import write_atomic
 
         if output.suffix.lower() not in (".png", ".npy"):
             raise NstrError(f"OUTPUT '{output}' must end in .png or .npy for an image run")
-        fmt = ImageFormat(**run.config["signal"]["format"])
+        fmt = ImageFormat(**spec["format"])
         height, width = parse_size(options["size"]) if options.get("size") else (fmt.height, fmt.width)
-        native = run.render(height, width)
+        native = cls.decode(model, spec, height, width)
         if output.suffix.lower() == ".npy":
             import io
 

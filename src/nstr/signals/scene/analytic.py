@@ -5,7 +5,7 @@ radiance field's depth and novel views, with no Blender and no download. Each ob
 questions: where a ray first hits it (``intersect``), how far a point is from its surface (``distance``,
 for checks) and its colour at a surface point (``albedo``). Shading is Lambertian from one fixed light plus
 ambient, so a surface point has the same colour from every view. Arrays are float64 numpy; rays are
-origins [N, 3] and unit directions [N, 3] as made by ``nstr.render.rendering.camera_rays``. The world is z-up.
+origins [N, 3] and unit directions [N, 3] as made by ``nstr.render.cameras.camera_rays``. The world is z-up.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ class Hits:
 
 
 @dataclass(frozen=True)
-class Scene:
+class AnalyticScene:
     """Objects lit by one directional light (``light`` points towards the light) plus ambient."""
 
     objects: tuple[Shape, ...]

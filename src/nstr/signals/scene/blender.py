@@ -7,7 +7,7 @@ ends in an image extension is used as it is. A frame may also carry ``depth_path
 [H, W] distances along the ray, 0 = background, as written by ``nstr scene make``); depths are loaded when
 every frame of a split has one.
 
-Conventions (the same as ``nstr.render.rendering``, whose ``camera_rays`` and ``focal_from_fov`` are the reference):
+Conventions (the same as ``nstr.render.cameras``, whose ``camera_rays`` and ``focal_from_fov`` are the reference):
 
 * ``transform_matrix`` is camera-to-world in the OpenGL/Blender camera frame: the camera looks down its -z
   axis, +x points right in the image and +y up. The world is z-up in nerf_synthetic.
@@ -37,8 +37,9 @@ import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
-from nstr.render.rendering import focal_from_fov
-from nstr.signals.scene.pixels import BACKGROUNDS, composite, read_depth, read_rgba, shrink_depth, shrink_rgba
+from nstr.render.cameras import focal_from_fov
+from nstr.render.compositing import BACKGROUNDS
+from nstr.signals.scene.pixels import over_background, read_depth, read_rgba, shrink_depth, shrink_rgba
 from nstr.signals.scene.transforms import SPLITS, Frame, Transforms, read_transforms
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -46,7 +47,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 @dataclass
 class Views:
-    """The images and cameras of one split, ready for ``nstr.render.rendering.camera_rays(c2w[k], height, width, focal)``."""
+    """The images and cameras of one split, ready for
+    ``nstr.render.cameras.camera_rays(c2w[k], height, width, focal)``."""
 
     images: torch.Tensor  # [V, H, W, 3] float32 in [0, 1], composited on the background
     alphas: torch.Tensor  # [V, H, W] float32 in [0, 1]
@@ -119,7 +121,7 @@ def _load_split(root: Path, transforms: Transforms, downscale: int, background: 
             images = np.empty((len(frames), h, w, 3), np.float32)
             alphas = np.empty((len(frames), h, w), np.float32)
             depths = np.empty((len(frames), h, w), np.float32) if with_depth else None
-        images[k] = composite(premultiplied, alpha, background)
+        images[k] = over_background(premultiplied, alpha, background)
         alphas[k] = alpha
         if depths is not None:
             depths[k] = shrink_depth(read_depth(root / frame.depth_path, rgba.shape[:2]), downscale)

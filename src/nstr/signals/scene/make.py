@@ -9,7 +9,7 @@ looking at the origin with ``camera_angle_x`` as nerf_synthetic's lego. Train an
 Each view is ``{split}/r_{k}.png`` (8-bit RGBA, transparent background, straight colour, anti-aliased by
 s x s supersampling: premultiplied colour and alpha averaged over the sub-pixels) and
 ``{split}/r_{k}_depth.npy`` (float32 [H, W] distance along the unit pixel-centre ray of
-``nstr.render.rendering.camera_rays`` to the first hit, 0 for background). ``scene.json`` records the settings.
+``nstr.render.cameras.camera_rays`` to the first hit, 0 for background). ``scene.json`` records the settings.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
+from nstr.core.io import write_atomic, write_json
 from nstr.core.png import encode_png
-from nstr.render.orbits import random_orbit, ring_orbit
-from nstr.render.rendering import camera_rays, focal_from_fov
-from nstr.signals.scene.analytic import Box, Cylinder, Scene, Sphere
+from nstr.render.cameras import camera_rays, focal_from_fov, random_orbit, ring_orbit
+from nstr.signals.scene.analytic import AnalyticScene, Box, Cylinder, Sphere
 from nstr.signals.scene.staging import check_target, staged_directory
-from nstr.train.runs import write_atomic, write_json
 
 CAMERA_ANGLE_X = 0.6911112070083618  # nerf_synthetic lego's horizontal field of view, radians
 RADIUS = 4.0
@@ -37,7 +36,7 @@ CHUNK = 1 << 16  # rays cast at a time, to bound memory at large sizes
 SPLIT_STREAMS = {"train": 0, "val": 1}  # seed streams: val cameras never repeat train cameras
 
 #: The objects every generated scene shows; their surfaces are what the depth maps measure.
-SCENE = Scene(objects=(
+SCENE = AnalyticScene(objects=(
     Sphere(centre=(0.5, 0.3, -0.05), radius=0.55, colours=((0.85, 0.2, 0.15), (0.95, 0.9, 0.8))),
     Box(low=(-0.95, -0.2, -0.6), high=(-0.25, 0.6, 0.1),
         colours=((0.1, 0.45, 0.9), (0.95, 0.75, 0.1), (0.2, 0.7, 0.3))),
@@ -92,7 +91,7 @@ def _write_view(folder: Path, split: str, k: int, c2w: np.ndarray, size: int, su
 
 
 def render_view(c2w: np.ndarray, size: int, supersample: int = 2,
-                scene: Scene = SCENE) -> tuple[np.ndarray, np.ndarray]:
+                scene: AnalyticScene = SCENE) -> tuple[np.ndarray, np.ndarray]:
     """One square view: 8-bit straight RGBA [size, size, 4] (s x s supersampled) and float32 depth [size, size]
     at the pixel centres."""
     s = supersample
@@ -106,7 +105,7 @@ def render_view(c2w: np.ndarray, size: int, supersample: int = 2,
     return np.rint(np.clip(rgba, 0.0, 1.0) * 255).astype(np.uint8), depth.astype(np.float32)
 
 
-def _render(scene: Scene, c2w: torch.Tensor, size: int, focal: float,
+def _render(scene: AnalyticScene, c2w: torch.Tensor, size: int, focal: float,
             colour: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Straight rgb [size, size, 3], alpha and depth [size, size] of the rays of ``camera_rays``, in chunks."""
     origins, directions = camera_rays(c2w, size, size, focal)

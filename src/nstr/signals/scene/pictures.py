@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
-from nstr.core.plotting import pyplot, save_figure, save_png
-from nstr.train.runs import atomic_path
+from nstr.core.io import atomic_path
+from nstr.core.plotting import save_figure, save_png, subplots
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -40,9 +40,8 @@ def save_depth(path: Path, depth: np.ndarray, opacity: np.ndarray) -> Path:
 def save_test_sheet(path: Path, truth: np.ndarray, renders: np.ndarray, depths: np.ndarray,
                     opacities: np.ndarray, psnrs: list[float], views: int = 4) -> Path:
     """Up to ``views`` test views in rows: ground truth, render, |error| and depth."""
-    plt = pyplot()
     n = min(views, len(renders))
-    fig, axes = plt.subplots(n, 4, figsize=(10, 2.6 * n), squeeze=False)
+    fig, axes = subplots(n, 4, figsize=(10, 2.6 * n), squeeze=False)
     for k in range(n):
         error = np.abs(renders[k] - truth[k]).mean(axis=-1)
         panels = [(truth[k], "test view"), (renders[k], f"render, {psnrs[k]:.2f} dB"),
@@ -58,7 +57,7 @@ def save_test_sheet(path: Path, truth: np.ndarray, renders: np.ndarray, depths: 
 
 def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float) -> np.ndarray:
     """``frames`` novel views [F, H, W, 3] (uint8) on a circle at the cameras' mean distance and elevation."""
-    from nstr.render.rendering import orbit_poses
+    from nstr.render.cameras import orbit_poses
     from nstr.signals.scene.signal import render_views
 
     images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from nstr.core.errors import NstrError
+from nstr.render.compositing import BACKGROUNDS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-BACKGROUNDS = {"white": 1.0, "black": 0.0}
 
 
 def read_rgba(path: Path) -> np.ndarray:
@@ -102,7 +102,7 @@ def shrink_rgba(rgba: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return premultiplied[..., :3], premultiplied[..., 3]
 
 
-def composite(premultiplied: np.ndarray, alpha: np.ndarray, background: str) -> np.ndarray:
+def over_background(premultiplied: np.ndarray, alpha: np.ndarray, background: str) -> np.ndarray:
     """Premultiplied colour over a uniform background: rgb * alpha + bg * (1 - alpha)."""
     return premultiplied + np.float32(BACKGROUNDS[background]) * (1 - alpha[..., None])
 

@@ -20,22 +20,19 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
 from nstr.core.metrics import psnr, ssim_gaussian
-from nstr.render.rendering import orbit_poses, pixel_rays
+from nstr.models.base import Field
+from nstr.render.cameras import orbit_poses, pixel_rays
+from nstr.render.compositing import BACKGROUNDS
 from nstr.signals.base import Signal
 from nstr.signals.registry import register_signal
-from nstr.signals.scene.pixels import BACKGROUNDS
-
-if TYPE_CHECKING:
-    from nstr.models.base import Field
-    from nstr.signals.scene.blender import Views
-    from nstr.train.runs import Run
+from nstr.signals.scene.blender import Views
 
 #: Target columns: colour (0-2, over the scene's background), alpha, and 1 for evaluation rays / 0 for training.
 ALPHA_COLUMN, EVAL_COLUMN = 3, 4
@@ -255,7 +252,7 @@ class Scene(Signal):
         return ("orbit.gif, " if self.orbit_frames else "") + names
 
     @classmethod
-    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+    def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """An orbit of novel views (.gif or .mp4) or its first frame (.png), at ``options['size']`` (WxH)."""
         from nstr.signals.image.signal import parse_size
         from nstr.signals.scene.blender import load_blender
@@ -264,24 +261,23 @@ class Scene(Signal):
         suffix = output.suffix.lower()
         if suffix not in (*ORBIT_SUFFIXES, ".png"):
             raise NstrError(f"OUTPUT '{output}' must end in .gif or .mp4 (an orbit) or .png (one view) for a scene")
-        spec = run.config["signal"]
         train = load_blender(_scene_root(spec["source"]), downscale=spec["downscale"], background=spec["background"],
                              splits=("train",)).splits["train"]
         height, width = parse_size(options["size"]) if "size" in options else (train.height, train.width)
         focal = train.focal * width / train.width
         if suffix == ".png":
-            images, _, _ = render_views(run.model, orbit_poses(train.c2w, 1), height, width, focal)
+            images, _, _ = render_views(model, orbit_poses(train.c2w, 1), height, width, focal)
             save_rgb(output, images[0])
             return f"wrote {output} ({width}x{height}, one novel view)"
         frames = int(options.get("frames", 40))
-        save_orbit(output, run.model, train.c2w, frames, height, width, focal)
+        save_orbit(output, model, train.c2w, frames, height, width, focal)
         return f"wrote {output} ({frames} frames of {width}x{height} novel views)"
 
 
 def render_views(model: Field, c2w: torch.Tensor, height: int, width: int,
                  focal: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Colour [V, H, W, 3], depth [V, H, W] and opacity [V, H, W] of cameras c2w [V, 4, 4], as numpy."""
-    from nstr.render.rendering import camera_rays
+    from nstr.render.cameras import camera_rays
 
     images, depths, opacities = [], [], []
     for pose in c2w:

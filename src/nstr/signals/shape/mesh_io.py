@@ -156,7 +156,7 @@ def mesh_bytes(vertices: np.ndarray, faces: np.ndarray, suffix: str) -> bytes:
 
 def save_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     """Write a mesh atomically (never half-written), format by suffix."""
-    from nstr.train.runs import write_atomic
+    from nstr.core.io import write_atomic
 
     path = Path(path)
     if path.suffix.lower() not in MESH_SUFFIXES:

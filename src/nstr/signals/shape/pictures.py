@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nstr.core.plotting import pyplot, save_figure
+from nstr.core.plotting import save_figure, subplots
 from nstr.signals.shape.distance import signed_distance
 from nstr.signals.shape.mesh_io import Mesh
 from nstr.signals.shape.sampling import surface_samples
@@ -37,8 +37,7 @@ def slice_points(normal: int, horizontal: int, vertical: int, size: int) -> np.n
 
 def save_sdf_slices(path: Path, model: torch.nn.Module, mesh: Mesh, size: int = 160, clip: float = 0.3) -> Path:
     """The fitted SDF on three axis-aligned planes through the centre; zero levels of fit and reference."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
+    fig, axes = subplots(1, 3, figsize=(15, 5.2))
     extent = (-1, 1, -1, 1)
     for ax, (normal, horizontal, vertical) in zip(axes, SLICES, strict=True):
         points = slice_points(normal, horizontal, vertical, size)
@@ -87,8 +86,7 @@ def splat(points: np.ndarray, normals: np.ndarray, rotation: np.ndarray, size: i
 
 def save_mesh_render(path: Path, fitted: Mesh | None, reference: Mesh, title: str) -> Path:
     """Three shaded views of the extracted mesh (top row) and of the reference mesh (bottom row)."""
-    plt = pyplot()
-    fig, axes = plt.subplots(2, len(VIEWS), figsize=(4 * len(VIEWS), 8.3))
+    fig, axes = subplots(2, len(VIEWS), figsize=(4 * len(VIEWS), 8.3))
     for row, (label, mesh) in enumerate((("fitted", fitted), ("reference", reference))):
         samples = surface_samples(mesh, RENDER_SAMPLES, np.random.default_rng(0))[:2] if mesh is not None else None
         for ax, (azimuth, elevation) in zip(axes[row], VIEWS, strict=True):
@@ -108,13 +106,11 @@ def save_gradient_curvature(path: Path, model, mesh: Mesh, face_curvature: np.nd
     from matplotlib.colors import LogNorm
 
     from nstr.signals.shape.curvature import spectral_gradient_norm
-
-    plt = pyplot()
     points = slice_points(2, 0, 1, size)
     gradient = spectral_gradient_norm(model, points).reshape(size, size)
     distance, faces = signed_distance(points, mesh)
     curvature = np.where(np.abs(distance) < band, face_curvature[faces], np.nan).reshape(size, size)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4))
+    fig, axes = subplots(1, 2, figsize=(12, 5.4))
     grid = np.linspace(-1, 1, size)
     shown = axes[0].imshow(gradient, cmap="magma", extent=(-1, 1, -1, 1))
     fig.colorbar(shown, ax=axes[0], fraction=0.046, pad=0.04)

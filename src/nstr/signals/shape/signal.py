@@ -22,12 +22,13 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
+from nstr.models.base import Field
 from nstr.signals.base import Signal
 from nstr.signals.registry import register_signal
 from nstr.signals.shape import losses
@@ -43,10 +44,6 @@ from nstr.signals.shape.sampling import (
     surface_samples,
 )
 from nstr.signals.shape.sampling import SDF as SDF_COLUMN
-
-if TYPE_CHECKING:
-    from nstr.models.base import Field
-    from nstr.train.runs import Run
 
 #: Near-surface band of the evaluation PSNR (DeepSDF's clamp).
 PSNR_CLAMP = losses.CLAMP
@@ -270,15 +267,14 @@ class SDF(Signal):
         return "mesh.ply, mesh.png, sdf_slices.png, curve.png, metrics.json, model.safetensors"
 
     @classmethod
-    def render_run(cls, run: Run, output: Path, options: dict[str, Any]) -> str:
+    def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Extract the zero level set at ``options['resolution']`` (default: the fit's) into a mesh file."""
         from nstr.signals.shape.extract import extract_mesh
 
         if output.suffix.lower() not in MESH_SUFFIXES:
             raise NstrError(f"OUTPUT '{output}' must end in one of {', '.join(MESH_SUFFIXES)} for a shape run")
-        spec = run.config["signal"]
         resolution = int(options.get("resolution") or spec["resolution"])
-        extracted = extract_mesh(run.model, resolution)
+        extracted = extract_mesh(model, resolution)
         if extracted is None or not len(extracted[1]):
             raise NstrError("the fitted field has no zero level set inside [-1, 1]^3: there is no surface to write")
         vertices, faces = extracted
