@@ -120,6 +120,34 @@ def test_domain_boundary_and_outside_points(case):
     assert torch.allclose(grid(corners * 1.5), grid(corners))
 
 
+@pytest.mark.parametrize("case", ["1d", "2d", "3d"])
+def test_tangents_equal_autograd_inside_on_and_outside_the_box(case):
+    """forward_with_tangents / forward_with_jacobian are autograd's Jacobian of forward everywhere: along an
+    axis where the point is outside [-1, 1] the clamped encoding is constant (derivative 0, not N_l / 2)."""
+    grid = make_grid(case)
+    d = grid.in_dim
+    gen = torch.Generator().manual_seed(3)
+    inside = torch.rand(12, d, generator=gen, dtype=torch.float64) * 1.9 - 0.95
+    outside = inside.clone()
+    outside[:6, 0] = torch.tensor([-1.7, 1.3, 2.5, -1.0001, 1.0001, -3.0], dtype=torch.float64)
+    if d > 1:
+        outside[6:, 1] = torch.tensor([1.2, -1.2, 1.5, -2.0, 1.01, -1.01], dtype=torch.float64)
+    boundary = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=d)), dtype=torch.float64)
+    x = torch.cat([inside, outside, boundary, boundary * 1.25])
+    reference = torch.autograd.functional.jacobian(lambda p: grid(p).sum(dim=0), x)  # [L*F, N, d]
+    reference = reference.permute(1, 0, 2)  # [N, L*F, d]
+    assert reference[len(inside) :].abs().max() > 1  # the comparison is not all zeros
+    features, tangents = grid.forward_with_tangents(x)
+    torch.testing.assert_close(features, grid(x), rtol=0, atol=1e-12)
+    torch.testing.assert_close(tangents.permute(1, 2, 0), reference, rtol=0, atol=1e-9)
+    features, jacobian = grid.forward_with_jacobian(x)
+    torch.testing.assert_close(jacobian, reference, rtol=0, atol=1e-9)
+    # by hand: outside along axis 0 the derivative in x_0 is 0 (every level, every feature)
+    assert torch.all(jacobian[len(inside) : len(inside) + 6, :, 0] == 0)
+    corner_outside = len(inside) + len(outside) + len(boundary)
+    assert torch.all(jacobian[corner_outside:] == 0)  # all coordinates outside: constant encoding
+
+
 def test_int64_entries_give_the_same_encoding():
     """Tables of 2^31 entries or more index with int64; force that path on a small grid."""
     grid = make_grid("3d")

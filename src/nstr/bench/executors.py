@@ -18,6 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import torch
+
 from nstr.bench.runner import failed_record, run_cell
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
@@ -30,8 +32,6 @@ _started = None  # in a pool worker: where it announces each cell it starts
 
 
 def _set_threads(threads: int) -> None:
-    import torch
-
     torch.set_num_threads(threads)
 
 
@@ -85,8 +85,6 @@ class LocalExecutor:
                     yield failed_record(cell, DIED)
 
     def _in_process(self, cells: list[Cell]) -> Iterator[dict[str, Any]]:
-        import torch
-
         previous = torch.get_num_threads()
         if self.threads is not None:
             torch.set_num_threads(self.threads)
@@ -130,7 +128,7 @@ def _ray_cell(task: Task, cell: Cell) -> dict[str, Any]:
 
 def import_ray():
     try:
-        import ray
+        import ray  # optional extra (nstr[ray]): imported only when a Ray executor is asked for
     except ImportError:
         raise NstrError("the ray executor needs Ray: pip install nstr[ray]") from None
     return ray

@@ -13,7 +13,7 @@ import statistics
 from typing import Any
 
 from nstr.bench.claims import CLAIMS, Claim, paper_value
-from nstr.bench.summary import Record, mean_spread, ok
+from nstr.bench.summary import OK, Record, mean_spread, ok
 
 NOT_MEASURED = "not measured yet"
 
@@ -57,8 +57,6 @@ def ablation_records(records: list[Record]) -> list[Record]:
 
 def script_records(standalone: list[dict[str, Any]], benchmark: str) -> list[Record]:
     """The rows of one benchmark script's result as successful records."""
-    from nstr.bench.summary import OK
-
     return [{**row, "status": OK} for result in standalone if result.get("benchmark") == benchmark
             for row in result["rows"]]
 

@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from nstr.bench import siren_step
+from nstr.bench.report import write_result
 from nstr.bench.siren_step import matmul_rate
+from nstr.bench.sizing import size_model
+from nstr.models import MODELS, build_model
+from nstr.train.fit import _optimizer, training_step
 
 BATCH = 16_384
 TARGET_PARAMS = 300_000
@@ -33,10 +39,6 @@ def _batch(out_dim: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
 
 def time_steps(model_name: str, options: dict[str, Any], repeats: int = 10, warmup: int = 3) -> dict[str, float]:
     """Seconds per training step and FLOPs per step of one model on the fixed batch."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from nstr.models import build_model
-    from nstr.train.fit import _optimizer, training_step
 
     torch.manual_seed(0)
     model = build_model(model_name, 2, 3, **options)
@@ -55,8 +57,6 @@ def time_steps(model_name: str, options: dict[str, Any], repeats: int = 10, warm
 
 def model_rows(models: list[str], rate: float) -> list[dict[str, Any]]:
     """One row per model at about ``TARGET_PARAMS`` parameters."""
-    from nstr.bench.sizing import size_model
-
     rows = []
     for name in models:
         options, _ = size_model(name, 2, 3, TARGET_PARAMS)
@@ -80,10 +80,6 @@ def regulariser_cost() -> dict[str, float]:
 
 def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30) -> list[Path]:
     """Measure everything and write ``perf.json`` and ``siren_step.json`` into ``out_dir``."""
-    from nstr.bench import siren_step
-    from nstr.bench.report import write_result
-    from nstr.models import MODELS
-
     chosen = models or [name for name, cls in MODELS.items() if _accepts_2d(cls)]
     rate = matmul_rate()
     rows = model_rows(chosen, rate)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from nstr.bench.sizing import budget_label
 from nstr.bench.summary import Record, groups, mean_spread, ok
 from nstr.core.plotting import save_figure, subplots
 
@@ -53,9 +55,6 @@ def psnr_time_plot(suite: str, records: list[Record], path: Path) -> Path | None
 
 def _params_axis(ax, params: list[int]) -> None:
     """Log axis labelled 25k, 1.2M..., with ticks at 1, 2 and 5 per decade and room around the points."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    from nstr.bench.sizing import budget_label
 
     ax.set_xscale("log")
     ax.set_xlim(min(params) / 1.6, max(params) * 1.6)

@@ -18,12 +18,19 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol
 
+import torch
+
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
-from nstr.core.machine import cpu_model
+from nstr.core.io import write_json
+from nstr.core.machine import cpu_model, environment
+from nstr.models import build_model
+from nstr.signals import load_signal
+from nstr.train.fit import FitSettings, fit
 
 OK, FAILED = "ok", "failed"
 #: History entries keep these keys (PSNR against wall time is plotted from them).
@@ -69,10 +76,6 @@ def _header(cell: Cell) -> dict[str, Any]:
 
 
 def _fit(cell: Cell) -> dict[str, Any]:
-    import torch
-
-    from nstr.models import build_model
-    from nstr.train.fit import FitSettings, fit
 
     signal = load_cell_signal(cell)
     torch.manual_seed(cell.seed)
@@ -86,8 +89,6 @@ def _fit(cell: Cell) -> dict[str, Any]:
 
 def load_cell_signal(cell: Cell):
     """The cell's signal, images scaled so the longer side is ``cell.size`` (never upsampled)."""
-    from nstr.signals import load_signal
-
     options = dict(cell.signal_options)
     signal = load_signal(cell.signal, **options)
     shape = signal.shape
@@ -104,9 +105,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _provenance() -> dict[str, Any]:
-    import torch
-
-    from nstr.core.machine import environment
 
     env = environment()
     env["torch_threads"] = torch.get_num_threads()
@@ -125,8 +123,6 @@ def _load() -> float | None:
 @lru_cache(maxsize=1)
 def _static() -> dict[str, Any]:
     """What does not change within a process: machine name, CPU model, versions, git commit."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         nstr_version = version("nstr")
     except PackageNotFoundError:
@@ -159,8 +155,6 @@ def record_path(out_dir: Path, cell: Cell) -> Path:
 
 def save_record(out_dir: Path, record: dict[str, Any]) -> Path:
     """Write a record atomically to <out_dir>/<suite>/<cell-id>.json."""
-    from nstr.core.io import write_json
-
     path = Path(out_dir) / record["suite"] / f"{record['cell_id']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, record)

@@ -10,11 +10,20 @@ Part of ``nstr bench perf`` (``nstr.bench.perf``); siren-pytorch comes with the 
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing as mp
 import time
 from pathlib import Path
 
+import torch
+from torch import nn
+
+from nstr.bench.report import write_result
+from nstr.core.allocator import tune_allocator
 from nstr.core.errors import NstrError
+from nstr.models import SIREN
+from nstr.signals import Image
+from nstr.train.fit import training_step
 
 HIDDEN, LAYERS, SIDE = 256, 3, 256
 VARIANTS = {
@@ -35,8 +44,6 @@ def step_flops() -> float:
 
 def matmul_rate() -> float:
     """Measured fp32 GEMM rate (FLOP/s) on a step-sized product, all threads."""
-    import torch
-
     a, w = torch.randn(SIDE * SIDE, HIDDEN), torch.randn(HIDDEN, HIDDEN)
     out = torch.empty(SIDE * SIDE, HIDDEN)
     for _ in range(3):
@@ -48,26 +55,18 @@ def matmul_rate() -> float:
 
 
 def _run(variant: str, steps: int, queue) -> None:
-    import torch
-    from torch import nn
-
     torch.manual_seed(0)
-    from nstr.signals import Image
 
     image = Image("camera", resize=(SIDE, SIDE))
     x, y = image.coords, image.values
     if variant == "theirs":
-        from siren_pytorch import SirenNet
+        from siren_pytorch import SirenNet  # optional (dev extra): the reference this benchmark compares with
 
         model = SirenNet(dim_in=2, dim_hidden=HIDDEN, dim_out=1, num_layers=LAYERS + 1, w0=30.0, w0_initial=30.0,
                          final_activation=nn.Identity())
     else:
-        from nstr.models import SIREN
-
         model = SIREN(2, 1, hidden=HIDDEN, layers=LAYERS, omega0=30.0)
     if variant in ("eager+alloc", "nstr-fit"):
-        from nstr.core.allocator import tune_allocator
-
         tune_allocator()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
@@ -79,8 +78,6 @@ def _run(variant: str, steps: int, queue) -> None:
         return loss
 
     if variant == "nstr-fit":
-        from nstr.train.fit import training_step
-
         step = training_step(model, optimizer, compile=True)  # noqa: F811 - the library's own step
         run = lambda: step(x, y)  # noqa: E731
     else:
@@ -98,11 +95,7 @@ def _run(variant: str, steps: int, queue) -> None:
 
 def run(steps: int, out: Path, command: str) -> Path:
     """Time every variant for ``steps`` steps and store the comparison at ``out``."""
-    import importlib.util
 
-    import torch
-
-    from nstr.bench.report import write_result
 
     if importlib.util.find_spec("siren_pytorch") is None:
         raise NstrError("the SIREN comparison needs siren-pytorch: pip install -e '.[dev]' (or siren-pytorch==0.1.7)")

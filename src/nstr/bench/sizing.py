@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from nstr.core.errors import NstrError
+from nstr.models import build_model, model_class
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,6 @@ TOLERANCE = 0.05
 
 def count_params(model: str, in_dim: int, out_dim: int, options: dict[str, Any]) -> int:
     """Parameters of ``model`` built with ``options`` (built on the CPU and thrown away)."""
-    from nstr.models import build_model
-
     return build_model(model, in_dim, out_dim, **options).num_params()
 
 
@@ -98,8 +97,6 @@ def size_model(model: str, in_dim: int, out_dim: int, target: int,
 @lru_cache(maxsize=256)
 def _size_model(model: str, in_dim: int, out_dim: int, target: int, options_json: str
                 ) -> tuple[dict[str, Any], int]:
-    from nstr.models import model_class
-
     if target < 1:
         raise NstrError(f"a parameter budget must be positive, got {target}")
     names = model_class(model).option_names()

@@ -15,8 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from nstr.bench.sizing import budget_label, size_model
+from nstr.bench.sizing import budget_label, count_params, size_model
 from nstr.core.errors import NstrError
+from nstr.models import MODELS
+from nstr.signals import BUILTIN_IMAGES, SIGNAL_KINDS, load_signal
+from nstr.train.fit import FitSettings
 
 #: The development photographs (../shared/data/README.md).
 PHOTOS = ("astronaut", "camera", "chelsea", "brick", "grass")
@@ -240,8 +243,6 @@ def quick_variant(suite: Suite) -> Suite:
 
 
 def _chosen_models(suite: Suite, models: tuple[str, ...] | None) -> list[str]:
-    from nstr.models import MODELS
-
     if models is not None:
         unknown = [m for m in models if m not in MODELS]
         if unknown:
@@ -264,8 +265,6 @@ def _unique(names: tuple[str, ...], flag: str) -> list[str]:
 
 @lru_cache(maxsize=64)
 def _signal(name: str):
-    from nstr.signals import BUILTIN_IMAGES, SIGNAL_KINDS, load_signal
-
     builtin = name in BUILTIN_IMAGES or any(cls.accepts(name) and not Path(name).suffix
                                             for cls in SIGNAL_KINDS.values())
     if not builtin and not Path(name).is_file():
@@ -285,8 +284,6 @@ def signal_model_defaults(name: str, model: str) -> dict[str, Any]:
 
 
 def _fit_settings(suite: Suite, o: Overrides) -> dict[str, Any]:
-    from nstr.train.fit import FitSettings
-
     if o.steps is not None and o.max_seconds is not None:
         raise NstrError("give either --steps or --max-seconds, not both (every cell gets the same budget)")
     steps, seconds = suite.steps, suite.max_seconds
@@ -328,9 +325,6 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
 def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | None, fit: dict[str, Any],
                    dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None) -> list[Cell]:
     """Cells of a variant suite, in order variant x signal x seed; --models keeps the variants of those models."""
-    from nstr.bench.sizing import count_params
-    from nstr.models import MODELS
-
     chosen = [v for v in suite.variants if v.model in MODELS and (models is None or v.model in models)]
     if not chosen:
         raise NstrError(f"suite '{suite.name}' has no variants of {', '.join(models or ())}")

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import torch
+from skimage.metrics import structural_similarity
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
@@ -17,8 +18,6 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 def ssim_gaussian(pred: np.ndarray, target: np.ndarray) -> float:
     """SSIM as NeRF papers report it (11 x 11 Gaussian window, sigma 1.5, population covariances) of
     (H, W, C) images in [0, 1]; nan for images smaller than the window."""
-    from skimage.metrics import structural_similarity
-
     if min(pred.shape[:2]) < 11:
         return float("nan")
     return float(structural_similarity(pred, target, data_range=1.0, channel_axis=2, gaussian_weights=True,
@@ -27,8 +26,6 @@ def ssim_gaussian(pred: np.ndarray, target: np.ndarray) -> float:
 
 def ssim(pred: np.ndarray, target: np.ndarray) -> float:
     """Structural similarity of (H, W, C) images in [0, 1] (scikit-image, 7x7 Gaussian-free window)."""
-    from skimage.metrics import structural_similarity
-
     side = min(pred.shape[:2])
     win = min(7, side if side % 2 else side - 1)
     if win < 3:

@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from nstr.core.io import write_atomic
 from nstr.core.png import encode_png
 
-
 #: Keywords of ``subplots`` that belong to the figure rather than its grid of axes.
 FIGURE_OPTIONS = ("constrained_layout", "layout", "dpi", "facecolor")
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import png
 
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
 def encode_png(array: np.ndarray) -> bytes:
     """(H, W) or (H, W, C) uint8/uint16 array, C in 1..4 -> PNG bytes of the same depth."""
-    import png
-
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"PNG holds uint8 or uint16, not {array.dtype}")
     pixels = array if array.ndim == 3 else array[..., None]
@@ -25,8 +24,6 @@ def encode_png(array: np.ndarray) -> bytes:
 
 def decode_png(data: bytes) -> np.ndarray:
     """PNG bytes -> (H, W) or (H, W, C) array; palettes expanded, depths below 8 scaled to uint8."""
-    import png
-
     width, height, rows, info = png.Reader(bytes=data).asDirect()
     depth, planes = info["bitdepth"], info["planes"]
     dtype = np.uint16 if depth > 8 else np.uint8

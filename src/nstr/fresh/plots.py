@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nstr.core.plotting import save_figure, subplots
 from nstr.fresh.select import Selection
 
 # ------------------------------------------------------------------------------------------------- plot
@@ -16,7 +17,6 @@ def plot_selection(selection: Selection, path: Path, title: str | None = None) -
 
     Spectra are shown as the distance sees them: the first ``n`` entries, each normalised to sum to one.
     """
-    from nstr.core.plotting import save_figure, subplots
     fig, (ax, ax2) = subplots(1, 2, figsize=(11, 3.8))
     index = np.arange(1, selection.n + 1)[: len(selection.target)]
 

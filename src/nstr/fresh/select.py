@@ -16,6 +16,8 @@ from torch import nn
 from nstr.core.errors import NstrError
 from nstr.fresh.forwards import _forward_for, _Workers, evaluate
 from nstr.fresh.spectra import DEFAULT_N, PRECISIONS, resize_to_square, spectral_distance, spectrum
+from nstr.models import build_model, model_class
+from nstr.signals.image.signal import pixel_centres
 
 # ------------------------------------------------------------------------------------------------ select
 
@@ -94,8 +96,6 @@ def check_param(model: str, param: str, values: Sequence[float], options: dict[s
     ``param`` may be spelt with dashes (``basis-sigma``). Every value is checked against the model's
     config with the fixed ``options`` before any model is evaluated; problems are one-line NstrErrors.
     """
-    from nstr.models import model_class
-
     cls = model_class(model)
     name = param.replace("-", "_")
     names = cls.option_names()
@@ -175,9 +175,6 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
     inits) at omega0 = 10, where the smooth output makes rounding noise most visible; the choice (70)
     is the same. Use ``"float32"`` for the exact recipe.
     """
-    from nstr.models import build_model
-    from nstr.signals.image.signal import pixel_centres
-
     if precision not in PRECISIONS:
         raise NstrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     if inits < 1:

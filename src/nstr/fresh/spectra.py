@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.stats import wasserstein_distance
 
 #: Largest side of the square (cube) the signal is resized to before the DFT, as the official code.
 MAX_SIDE = 1024
@@ -161,8 +162,6 @@ def spectral_distance(u: Sequence[float] | np.ndarray | torch.Tensor,
     Exactly ``scipy.stats.wasserstein_distance(arange(n), arange(n), u_weights=u, v_weights=v)``; the
     weights are normalised by scipy, so only the shape of each spectrum matters.
     """
-    from scipy.stats import wasserstein_distance
-
     u = np.asarray(torch.as_tensor(u, dtype=torch.float64).cpu())
     v = np.asarray(torch.as_tensor(v, dtype=torch.float64).cpu())
     if u.ndim != 1 or u.shape != v.shape:

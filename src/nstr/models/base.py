@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from nstr.core.config import Config, option
 
-def option(default: Any, help: str) -> Any:
-    """A config field with the help text the CLI shows for it."""
-    return field(default=default, metadata={"help": help})
+__all__ = ["Field", "ModelConfig", "option"]
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     """Base of each model's hyperparameters; each field's ``help`` becomes the CLI option's help."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Field(nn.Module):

@@ -370,17 +370,24 @@ class HashGrid(nn.Module):
         The weights are products of per-axis factors (1 - t, t); the derivative along axis i replaces
         that axis's pair by (-s, s), s = N_l / 2 (cells per unit of x), so each Jacobian column is the same
         corner values mixed with other weights: no reverse pass per feature (NSTR's dS/dx needs this).
-        Points on the domain boundary get the one-sided derivative of the cell they fall in.
+        The derivative is the one autograd gives for ``forward``: points on the domain boundary get the
+        one-sided derivative of the cell they fall in, and a coordinate outside [-1, 1] is clamped, so the
+        derivative along that axis is 0 (s = 0 there).
         """
         if self.backend == "tcnn":
             raise ValueError("forward_with_tangents needs backend='torch'")
-        entries, weights, pairs = self._corners(x.to(self.table.dtype))
-        slope = (0.5 * self._res.to(pairs.dtype)).expand(-1, 1, x.shape[0])  # [L, 1, N]
-        slopes = torch.stack([-slope, slope], dim=2)  # [L, 1, 2, N]
+        x = x.to(self.table.dtype)
+        entries, weights, pairs = self._corners(x)
+        # The clamp's own derivative, as autograd takes it: 1 on [0, 1] (ends included), 0 outside.
+        u = (x + 1) * 0.5
+        inside = ((u >= 0) & (u <= 1)).t().to(pairs.dtype)  # [d, N]
+        slope = 0.5 * self._res.to(pairs.dtype) * inside  # [L, d, N]
         levels, corners, n = entries.shape
         values = gather_rows(self.table, entries.reshape(-1)).view(levels, corners, n, self.features)
         mixed = [interpolate(values, weights)]
         for axis in range(self.in_dim):
+            s = slope[:, axis : axis + 1]  # [L, 1, N]
+            slopes = torch.stack([-s, s], dim=2)  # [L, 1, 2, N]
             per_axis = torch.cat([pairs[:, :axis], slopes, pairs[:, axis + 1 :]], dim=1)
             mixed.append(interpolate(values, _combine(per_axis, torch.mul)))  # [L, N, F]
         stacked = torch.stack(mixed).transpose(1, 2).reshape(1 + self.in_dim, n, self.out_dim)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
+from torchdiffeq import odeint
 
 from nstr.core.errors import NstrError
 
@@ -92,8 +93,6 @@ def odeint_adaptive(f: VectorField, y0: torch.Tensor, t0: float, t1: float, rtol
     of the computed solution at the memory cost of storing the steps). ``f`` gets t as a 0-d tensor.
     More than ``max_steps`` steps (a stiff or exploding field) raises a one-line NstrError.
     """
-    from torchdiffeq import odeint
-
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"rtol and atol must be positive, got {rtol} and {atol}")
 

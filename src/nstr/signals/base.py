@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
+from nstr.core.config import Config
+from nstr.core.errors import NstrError
+from nstr.models import model_class
 from nstr.models.base import Field
+
+
+@dataclass(frozen=True)
+class SignalConfig(Config):
+    """Base of each signal kind's load options; each field's ``help`` becomes the ``nstr fit`` option's help."""
 
 
 class Signal(ABC):
@@ -19,15 +28,38 @@ class Signal(ABC):
 
     A new kind registers itself with ``nstr.signals.register_signal`` and lists the file suffixes it reads;
     ``load_signal`` then picks it by extension, and a run's ``config.json`` rebuilds it through ``from_spec``.
+
+    Its load options are the fields of ``Config`` (a frozen ``SignalConfig`` dataclass): the constructor takes
+    them as keywords or as one ``config``, the spec records them, and ``nstr fit`` makes its flags from them.
     """
 
     kind: ClassVar[str] = "signal"
+    Config: ClassVar[type[SignalConfig]] = SignalConfig
+    #: What this kind reads, for messages: "images", "mesh files (.obj .off ...)".
+    description: ClassVar[str] = "signals"
     #: The kind ``load_signal`` builds when no other kind accepts the source (images: built-in names too).
     fallback: ClassVar[bool] = False
     #: File name endings this kind reads (lower case, with the dot).
     suffixes: ClassVar[tuple[str, ...]] = ()
     coords: torch.Tensor  # [N, in_dim] float32
     values: torch.Tensor  # [N, out_dim] float32 in [-1, 1]
+
+    @classmethod
+    def make_config(cls, config: SignalConfig | None, options: dict[str, Any]) -> SignalConfig:
+        """The signal's config from a ``config`` or keyword ``options`` (not both); bad values are NstrErrors."""
+        if config is not None:
+            if options:
+                raise TypeError("give either a config or keyword options, not both")
+            return config
+        unknown = sorted(set(options) - set(cls.Config.option_names()))
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no option(s) {', '.join(unknown)}")
+        return cls.Config(**options)
+
+    @classmethod
+    def config_from_spec(cls, spec: dict[str, Any]) -> SignalConfig:
+        """The config a run's saved spec records (options it predates keep their defaults)."""
+        return cls.Config.from_dict(spec)
 
     @property
     def in_dim(self) -> int:
@@ -83,9 +115,6 @@ class Signal(ABC):
     def model_name(cls, name: str) -> str:
         """The registered model that ``--model name`` means for this kind (a scene maps ``nstr`` to its
         radiance-field form); refuses models made for another kind of input."""
-        from nstr.core.errors import NstrError
-        from nstr.models import model_class
-
         if 6 in model_class(name).in_dims:
             raise NstrError(f"model '{name}' renders rays of a scene (a folder with transforms_train.json), "
                             f"not a {cls.kind}")
@@ -141,6 +170,4 @@ class Signal(ABC):
     @classmethod
     def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Decode a fitted run into ``output``; return a one-line description of what was written."""
-        from nstr.core.errors import NstrError
-
         raise NstrError(f"'nstr render' does not support {cls.kind} runs yet")

@@ -9,19 +9,24 @@ the same machine, also across an interrupted and resumed run.
 from __future__ import annotations
 
 import copy
+import io
 import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 from nstr.core.allocator import tune_allocator
 from nstr.core.errors import NstrError
 from nstr.core.io import read_json, write_atomic, write_json
 from nstr.core.machine import environment
+from nstr.core.plotting import save_curve
+from nstr.models import build_model
 from nstr.models.base import Field
 from nstr.signals import Signal, load_signal
 from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, save_weights
@@ -242,8 +247,6 @@ class _Trainer:
         )
 
     def run(self, state, out, quiet, callback, resumed_from) -> FitResult:
-        from tqdm.auto import tqdm
-
         settings = self.settings
         if not state.history:
             self.evaluate(state, {})
@@ -275,8 +278,6 @@ class _Trainer:
         return self.finish(state, out, diverged_at, resumed_from)
 
     def save_checkpoint(self, state: _State, out: Path) -> None:
-        import io
-
         buffer = io.BytesIO()
         torch.save(
             {
@@ -317,8 +318,6 @@ class _Trainer:
         return FitResult(self.model, metrics, state.history, out, diverged_at, self.signal)
 
     def write_results(self, out: Path, pred: torch.Tensor, metrics: dict[str, Any]) -> None:
-        from nstr.core.plotting import save_curve
-
         save_weights(self.model, out / WEIGHTS)
         self.signal.write_outputs(pred, out)
         self.signal.write_field_outputs(self.model, out)
@@ -346,8 +345,6 @@ def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings
 
 
 def _version() -> str:
-    from importlib.metadata import version
-
     return version("nstr")
 
 
@@ -361,8 +358,6 @@ def _restore(saved: dict[str, Any], model, optimizer, generator) -> _State:
 
 def resume(out: str | Path, quiet: bool = False) -> FitResult:
     """Continue a killed run from its last checkpoint to its original budget."""
-    from nstr.models import build_model
-
     out = Path(out)
     config = read_json(out / CONFIG)
     if (out / METRICS).exists() and not (out / CHECKPOINT).exists():

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save
 
 from nstr.core.errors import NstrError
 from nstr.core.io import read_json, write_atomic
@@ -49,15 +50,11 @@ def prepare_run_dir(out: Path, overwrite: bool) -> Path:
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:
-    from safetensors.torch import save
-
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     write_atomic(path, save(state))
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:
-    from safetensors.torch import load_file
-
     if not Path(path).exists():
         raise NstrError(f"'{path}' is missing: the run did not finish; resume it with 'nstr fit --resume'")
     model.load_state_dict(load_file(str(path)))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.signal import ShortTimeFFT
+from scipy.signal.windows import hann
 
 from nstr.core.errors import NstrError
 
@@ -70,9 +72,6 @@ def snr(target: np.ndarray, pred: np.ndarray, chunk: int = 1 << 20) -> float:
 def stft_transform(n: int, window: int = STFT_WINDOW):
     """The ``ShortTimeFFT`` used by the spectral metrics for a signal of ``n`` samples (window shrunk for short
     signals so that it fits: an even length at most ``n``)."""
-    from scipy.signal import ShortTimeFFT
-    from scipy.signal.windows import hann
-
     if n < 2:
         raise NstrError(f"a spectrum needs at least 2 samples, got {n}")
     length = min(window, 2 * (n // 2))

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy.signal.windows import hann
 
 from nstr.core.plotting import figure, save_figure, subplots
 
@@ -39,8 +40,6 @@ def gather_frames(waveform: np.ndarray, starts: np.ndarray, length: int) -> np.n
 
 def frame_power(frames: np.ndarray) -> np.ndarray:
     """Power |FFT(Hann x frame)|^2 [F, T] of frames [T, length, C], averaged over channels."""
-    from scipy.signal.windows import hann
-
     spectra = np.fft.rfft(frames * hann(frames.shape[1], sym=False)[None, :, None], axis=1)
     return np.mean(np.abs(spectra) ** 2, axis=2).T
 

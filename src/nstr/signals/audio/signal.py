@@ -22,11 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 import torch
+from scipy.signal import chirp
 
+from nstr.core.config import option
 from nstr.core.errors import NstrError
+from nstr.core.io import atomic_path
 from nstr.models.base import Field
-from nstr.signals.base import Signal
+from nstr.signals.audio.metrics import log_spectral_distance, snr, spectral_convergence
+from nstr.signals.audio.pictures import save_spectrograms, save_waveform_detail
+from nstr.signals.base import Signal, SignalConfig
 from nstr.signals.registry import register_signal
 
 #: Containers we read and write, by file ending (soundfile's major format names).
@@ -55,8 +61,6 @@ class Chirp:
 
     def waveform(self) -> np.ndarray:
         """[N, 1] float32 samples in full-scale units, N = round(rate * seconds)."""
-        from scipy.signal import chirp
-
         t = np.arange(round(self.rate * self.seconds)) / self.rate
         sweep = chirp(t, f0=self.f0, t1=self.seconds, f1=self.f1, method="linear", phi=-90.0)  # starts at 0
         return (self.amplitude * sweep).astype(np.float32)[:, None]
@@ -127,8 +131,6 @@ def read_audio(source: str) -> tuple[np.ndarray, int, str, str]:
 
     Integer PCM is read as int32 (exact) and scaled by 2^-31; everything else as float32.
     """
-    import soundfile as sf
-
     path = _check_path(source)
     try:
         with sf.SoundFile(str(path)) as handle:
@@ -168,17 +170,36 @@ def _array_samples(array: np.ndarray, rate: int | None) -> tuple[np.ndarray, int
     return array.astype(np.float32).reshape(len(array), -1), rate, subtype
 
 
+@dataclass(frozen=True)
+class AudioConfig(SignalConfig):
+    """Load options of a waveform: none on the command line (a file is fitted at its own rate and length)."""
+
+    rate: int | None = option(None, "sample rate in Hz of a waveform given as an array", cli=False)
+    chirp: Chirp | None = option(None, "settings of the built-in chirp [Chirp()]", cli=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.chirp, dict):  # as a run's config.json holds it
+            object.__setattr__(self, "chirp", Chirp(**self.chirp))
+
+
 @register_signal
 class Audio(Signal):
-    """A waveform: ``Audio("speech.wav")``, ``Audio("chirp")``, ``Audio(array, rate=44100)``."""
+    """A waveform: ``Audio("speech.wav")``, ``Audio("chirp")``, ``Audio(array, rate=44100)``.
+
+    Options (``AudioConfig``): ``rate`` (arrays only), ``chirp`` (the built-in chirp's ``Chirp`` settings).
+    """
 
     kind = "audio"
+    Config = AudioConfig
+    description = "audio files (.wav .flac .ogg)"
     suffixes = AUDIO_SUFFIXES
 
-    def __init__(self, source: str | Path | np.ndarray, rate: int | None = None, resize: Any = None,
-                 chirp: Chirp | None = None):
+    def __init__(self, source: str | Path | np.ndarray, config: AudioConfig | None = None, *, resize: Any = None,
+                 **options: Any):
         if resize is not None:
             raise NstrError("--resize applies to images; audio is fitted at its own sample rate")
+        self.config = self.make_config(config, options)
+        rate, chirp = self.config.rate, self.config.chirp
         self._array: np.ndarray | None = None
         self.chirp: Chirp | None = None
         if isinstance(source, np.ndarray):
@@ -229,7 +250,7 @@ class Audio(Signal):
     @classmethod
     def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> Audio:
         if spec["source"] == CHIRP:
-            return cls(CHIRP, chirp=Chirp(**spec["chirp"]))
+            return cls(CHIRP, cls.config_from_spec(spec))
         path = spec["source"]
         if run_dir is not None and not Path(path).is_absolute():
             path = str(Path(run_dir) / path)
@@ -274,8 +295,6 @@ class Audio(Signal):
         which cancels in all three. The prediction is the continuous function's, before clipping or
         quantising to the file's subtype.
         """
-        from nstr.signals.audio.metrics import log_spectral_distance, snr, spectral_convergence
-
         p, t = pred.detach().cpu().numpy(), self.values.numpy()
         metrics: dict[str, Any] = {
             "snr": snr(t, p),
@@ -298,8 +317,6 @@ class Audio(Signal):
         return f"recon{self.format.suffix}"
 
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
-        from nstr.signals.audio.pictures import save_spectrograms, save_waveform_detail
-
         out_dir = Path(out_dir)
         p = pred.detach().cpu().numpy()
         recon = write_audio(out_dir / self.recon_name(), self.format,
@@ -320,8 +337,6 @@ class Audio(Signal):
         block by block, into a .wav/.flac/.ogg with the input's channels and subtype (or the container's default
         subtype when it cannot hold the input's). Below the input's rate, content above the new Nyquist
         frequency aliases: this samples the function, it does not low-pass it."""
-        import soundfile as sf
-
         suffix = output.suffix.lower()
         if suffix not in CONTAINERS:
             raise NstrError(f"OUTPUT '{output}' must end in .wav, .flac or .ogg for an audio run")
@@ -342,9 +357,6 @@ class Audio(Signal):
 def write_audio(path: Path, fmt: AudioFormat, blocks: Iterator[np.ndarray] | list[np.ndarray]) -> Path:
     """Write normalised blocks [n, C] as ``fmt`` (container, subtype, rate, peak) to ``path``, atomically: the
     blocks stream into a temporary file beside ``path`` that replaces it only once complete."""
-    import soundfile as sf
-
-    from nstr.core.io import atomic_path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

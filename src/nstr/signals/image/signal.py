@@ -8,17 +8,26 @@ to [-1, 1]; ``ImageFormat.to_native`` maps predictions back to the input's range
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import imageio.v3 as iio
 import numpy as np
+import skimage.data
 import torch
+from skimage.transform import resize as sk_resize
 
+from nstr.core.config import option
 from nstr.core.errors import NstrError
+from nstr.core.io import write_atomic
 from nstr.core.metrics import psnr, ssim
+from nstr.core.plotting import save_png
+from nstr.core.png import decode_png
 from nstr.models.base import Field
-from nstr.signals.base import Signal
+from nstr.signals.base import Signal, SignalConfig
+from nstr.signals.image.pictures import save_error_map
 from nstr.signals.registry import register_signal
 
 # scikit-image photographs that ship inside the package (no download).
@@ -89,8 +98,6 @@ def parse_size(text: str) -> tuple[int, int]:
 def _read_array(source: str) -> np.ndarray:
     """Read pixels from a built-in name or a file, with one-line errors for every way a file is bad."""
     if source in BUILTIN_IMAGES:
-        import skimage.data
-
         return np.asarray(getattr(skimage.data, source)())
     path = Path(source)
     if not path.exists():
@@ -109,9 +116,6 @@ def _read_array(source: str) -> np.ndarray:
         except Exception as exc:  # numpy raises ValueError, EOFError, OSError... for bad files
             raise NstrError(f"'{source}' is not a readable .npy array ({type(exc).__name__}: {exc})") from None
     else:
-        import imageio.v3 as iio
-
-        from nstr.core.png import decode_png
 
         try:
             array = decode_png(path.read_bytes()) if suffix == ".png" else np.asarray(iio.imread(path))
@@ -135,18 +139,49 @@ def _native_range(array: np.ndarray, source: str) -> tuple[float, float]:
     return lo, hi
 
 
+@dataclass(frozen=True)
+class ImageConfig(SignalConfig):
+    """Load options of an image."""
+
+    resize: tuple[int, int] | None = option(None, "resample the image to WxH before fitting [its own size]",
+                                            parse=parse_size, metavar="WxH")
+    noise: float = option(0.0, "train on Gaussian noise of this std (fraction of the value range); "
+                               "score the clean image")
+    noise_seed: int = option(0, "seed of the training noise")
+
+    def __post_init__(self) -> None:
+        resize = self.resize
+        if isinstance(resize, str):
+            resize = parse_size(resize)
+        if resize is not None:  # (height, width); a run's config.json holds it as a list
+            if len(resize) != 2 or min(resize) < 1:
+                raise NstrError(f"resize must be (height, width) in positive pixels, got {resize}")
+            resize = (int(resize[0]), int(resize[1]))
+        object.__setattr__(self, "resize", resize)
+        if not (np.isfinite(self.noise) and self.noise >= 0):
+            raise NstrError(f"noise must be a fraction >= 0 of the value range, got {self.noise}")
+        object.__setattr__(self, "noise", float(self.noise))
+        object.__setattr__(self, "noise_seed", int(self.noise_seed))
+
+
 @register_signal
 class Image(Signal):
-    """A 2-D image signal. ``Image("astronaut")``, ``Image("photo.png")``, ``Image(array)``."""
+    """A 2-D image signal. ``Image("astronaut")``, ``Image("photo.png")``, ``Image(array)``.
+
+    Options (``ImageConfig``): ``resize`` ((height, width) or "WxH"), ``noise``, ``noise_seed``.
+    """
 
     kind = "image"
+    Config = ImageConfig
+    description = "images"
     fallback = True  # any source no other kind accepts: a built-in name or an image file
     suffixes = IMAGE_SUFFIXES
 
-    def __init__(self, source: str | Path | np.ndarray, resize: tuple[int, int] | None = None, noise: float = 0.0,
-                 noise_seed: int = 0):
+    def __init__(self, source: str | Path | np.ndarray, config: ImageConfig | None = None, **options: Any):
         """``noise``: train on the image plus Gaussian noise of this standard deviation, as a fraction of the
         value range (0.1 = 10 %), drawn with ``noise_seed``; metrics score the clean image (denoising)."""
+        self.config = self.make_config(config, options)
+        resize = self.config.resize
         self._array: np.ndarray | None = None
         if isinstance(source, np.ndarray):
             self.source, array = "<array>", source
@@ -161,13 +196,9 @@ class Image(Signal):
         lo, hi = _native_range(array, self.source)
         unit = (array.astype(np.float64) - lo) / (hi - lo)
         if resize is not None and resize != unit.shape[:2]:
-            from skimage.transform import resize as sk_resize
-
             unit = sk_resize(unit, resize, order=1, anti_aliasing=True)
         self.resize = resize
-        if not (np.isfinite(noise) and noise >= 0):
-            raise NstrError(f"noise must be a fraction >= 0 of the value range, got {noise}")
-        self.noise, self.noise_seed = float(noise), int(noise_seed)
+        self.noise, self.noise_seed = self.config.noise, self.config.noise_seed
         h, w, c = unit.shape
         self.format = ImageFormat(h, w, c, array.dtype.name, lo, hi, squeeze)
         self.coords = pixel_centres(h, w)
@@ -205,11 +236,10 @@ class Image(Signal):
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> Image:
-        resize = tuple(spec["resize"]) if spec.get("resize") else None
         path = spec["source"]
         if run_dir is not None and path not in BUILTIN_IMAGES and not Path(path).is_absolute():
             path = str(Path(run_dir) / path)
-        return cls(path, resize=resize, noise=spec.get("noise", 0.0), noise_seed=spec.get("noise_seed", 0))
+        return cls(path, cls.config_from_spec(spec))
 
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
         source = self.source
@@ -220,10 +250,7 @@ class Image(Signal):
             np.save(Path(run_dir) / source, self._array)
         elif source not in BUILTIN_IMAGES:
             source = str(Path(source).resolve())
-        spec = {"kind": self.kind, "source": source, "resize": self.resize, "format": asdict(self.format)}
-        if self.noise > 0:
-            spec.update(noise=self.noise, noise_seed=self.noise_seed)
-        return spec
+        return {"kind": self.kind, "source": source, **self.config.to_dict(), "format": asdict(self.format)}
 
     def grid(self, height: int, width: int) -> torch.Tensor:
         """Coordinates at which to decode the image at another resolution."""
@@ -246,9 +273,6 @@ class Image(Signal):
         return scores
 
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
-        from nstr.core.plotting import save_png
-        from nstr.signals.image.pictures import save_error_map
-
         native = self.format.to_native(pred.detach().cpu().numpy())
         written = [save_png(out_dir / "recon.png", self.format.to_png_array(native))]
         if np.dtype(self.format.dtype) not in (np.uint8, np.uint16):
@@ -276,17 +300,12 @@ class Image(Signal):
     @classmethod
     def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Decode at ``options['size']`` ('WxH', default the fitted size) into a .png or .npy (input's dtype)."""
-        from nstr.core.io import write_atomic
-        from nstr.core.plotting import save_png
-
         if output.suffix.lower() not in (".png", ".npy"):
             raise NstrError(f"OUTPUT '{output}' must end in .png or .npy for an image run")
         fmt = ImageFormat(**spec["format"])
         height, width = parse_size(options["size"]) if options.get("size") else (fmt.height, fmt.width)
         native = cls.decode(model, spec, height, width)
         if output.suffix.lower() == ".npy":
-            import io
-
             buffer = io.BytesIO()
             np.save(buffer, native)
             write_atomic(output, buffer.getvalue())

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 import torch
+from matplotlib import colormaps
 
-from nstr.core.errors import NstrError
 from nstr.core.io import atomic_path
 from nstr.core.plotting import save_figure, save_png, subplots
+from nstr.render.cameras import orbit_poses
+from nstr.signals.scene.views import render_views
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -24,8 +27,6 @@ def save_rgb(path: Path, image: np.ndarray) -> Path:
 def depth_colours(depth: np.ndarray, opacity: np.ndarray) -> np.ndarray:
     """Depth [H, W] as turbo colours [H, W, 3] (near = red, far = blue, range over the visible part), black
     where the ray is mostly empty (opacity < 0.5)."""
-    from matplotlib import colormaps
-
     visible = opacity >= 0.5
     lo, hi = (float(depth[visible].min()), float(depth[visible].max())) if visible.any() else (0.0, 1.0)
     scaled = 1.0 - (depth - lo) / max(hi - lo, 1e-6)
@@ -57,9 +58,6 @@ def save_test_sheet(path: Path, truth: np.ndarray, renders: np.ndarray, depths: 
 
 def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float) -> np.ndarray:
     """``frames`` novel views [F, H, W, 3] (uint8) on a circle at the cameras' mean distance and elevation."""
-    from nstr.render.cameras import orbit_poses
-    from nstr.signals.scene.signal import render_views
-
     images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal)
     return to_uint8(images)
 
@@ -67,15 +65,8 @@ def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int,
 def save_orbit(path: Path, model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float,
                fps: int = 20) -> Path:
     """An orbit of novel views as an animated GIF (looping) or MP4 (H.264 through imageio-ffmpeg)."""
-    import imageio.v3 as iio
-
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".mp4":
-        try:
-            import imageio_ffmpeg  # noqa: F401
-        except ImportError:
-            raise NstrError("writing MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or write a .gif") from None
     video = orbit_frames(model, c2w, frames, height, width, focal)
     with atomic_path(path) as tmp:
         if suffix == ".gif":

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 
 from nstr.core.errors import NstrError
+from nstr.core.png import decode_png
 from nstr.render.compositing import BACKGROUNDS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -35,9 +37,6 @@ def read_rgba(path: Path) -> np.ndarray:
 
 def _decode(data: bytes, path: Path) -> np.ndarray:
     """8-bit RGB(A) PNGs through Pillow (fast); 16-bit, palette and grey PNGs through pypng (exact)."""
-    import imageio.v3 as iio
-
-    from nstr.core.png import decode_png
 
     if path.suffix.lower() != ".png":
         return np.asarray(iio.imread(data, extension=path.suffix.lower()))

@@ -18,21 +18,28 @@ of novel views are written. Ray draws, sample jitter and random backgrounds are 
 from __future__ import annotations
 
 import math
+import os
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from nstr.core.config import option
 from nstr.core.errors import NstrError
 from nstr.core.metrics import psnr, ssim_gaussian
 from nstr.models.base import Field
 from nstr.render.cameras import orbit_poses, pixel_rays
 from nstr.render.compositing import BACKGROUNDS
-from nstr.signals.base import Signal
+from nstr.signals.base import Signal, SignalConfig
+from nstr.signals.image.signal import parse_size
 from nstr.signals.registry import register_signal
-from nstr.signals.scene.blender import Views
+from nstr.signals.scene.blender import Views, load_blender
+from nstr.signals.scene.make import make_scene
+from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
+from nstr.signals.scene.views import render_views
 
 #: Target columns: colour (0-2, over the scene's background), alpha, and 1 for evaluation rays / 0 for training.
 ALPHA_COLUMN, EVAL_COLUMN = 3, 4
@@ -46,9 +53,6 @@ BUILTIN_SCENES = {"analytic": {"size": 100, "train": 100, "val": 10, "test": 20,
 
 def builtin_scene_dir(name: str) -> Path:
     """The folder of a built-in scene, generated on first use under $NSTR_CACHE (default ~/.cache/nstr)."""
-    import os
-
-    from nstr.signals.scene.make import make_scene
 
     settings = BUILTIN_SCENES[name]
     cache = Path(os.environ.get("NSTR_CACHE") or Path.home() / ".cache" / "nstr")
@@ -58,6 +62,26 @@ def builtin_scene_dir(name: str) -> Path:
         folder.parent.mkdir(parents=True, exist_ok=True)
         make_scene(folder, overwrite=folder.exists(), **settings)
     return folder
+
+
+@dataclass(frozen=True)
+class SceneConfig(SignalConfig):
+    """Load options of a scene: view size, background, rays per step and what is scored and written."""
+
+    downscale: int = option(1, "shrink every view by this integer factor")
+    background: str = option("white", "colour the views are composited over (the model composites over it too)",
+                             choices=tuple(BACKGROUNDS))
+    rays: int = option(4096, "training rays per step, drawn from all pixels of the train views")
+    eval_rays: int = option(4096, "fixed val-view rays scored during training (the logged psnr)")
+    test_views: int = option(0, "score and write only the first N test views, 0 = all")
+    orbit_frames: int = option(40, "frames of orbit.gif, 0 = none")
+    seed: int = option(0, "seed of the evaluation rays (the fit's seed varies the training draws)", cli=False)
+
+    def __post_init__(self) -> None:
+        if self.rays < 1 or self.eval_rays < 1 or self.test_views < 0 or self.orbit_frames < 0:
+            raise NstrError("rays and eval rays must be >= 1, test views and orbit frames >= 0")
+        if self.background not in BACKGROUNDS:
+            raise NstrError(f"background must be one of {', '.join(BACKGROUNDS)}, not {self.background!r}")
 
 
 @register_signal
@@ -73,16 +97,16 @@ class Scene(Signal):
     """
 
     kind = "scene"
+    Config = SceneConfig
+    description = "scene folders (transforms_train.json)"
 
-    def __init__(self, source: str | Path, downscale: int = 1, background: str = "white", rays: int = 4096,
-                 eval_rays: int = 4096, test_views: int = 0, orbit_frames: int = 40, seed: int = 0,
-                 resize: Any = None):
-        from nstr.signals.scene.blender import load_blender
-
+    def __init__(self, source: str | Path, config: SceneConfig | None = None, *, resize: Any = None,
+                 **options: Any):
         if resize is not None:
             raise NstrError("--resize applies to images; shrink a scene's views with --downscale N")
-        if rays < 1 or eval_rays < 1 or test_views < 0 or orbit_frames < 0:
-            raise NstrError("rays and eval rays must be >= 1, test views and orbit frames >= 0")
+        self.config = c = self.make_config(config, options)
+        downscale, background, rays, eval_rays = c.downscale, c.background, c.rays, c.eval_rays
+        test_views, orbit_frames, seed = c.test_views, c.orbit_frames, c.seed
         start = time.perf_counter()
         self.source, self.downscale, self.background = str(source), downscale, background
         self.rays, self.eval_rays, self.test_views, self.orbit_frames, self.seed = (
@@ -202,8 +226,6 @@ class Scene(Signal):
 
     def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
         """test/r_{k}.png and test/r_{k}_depth.png per test view, test_views.png, orbit.gif."""
-        from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
-
         out_dir = Path(out_dir)
         result = self.renders(model)
         (out_dir / "test").mkdir(exist_ok=True)
@@ -223,15 +245,11 @@ class Scene(Signal):
     # -- description -----------------------------------------------------------------------------------
     @classmethod
     def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> Scene:
-        options = {k: spec[k] for k in ("downscale", "background", "rays", "eval_rays", "test_views",
-                                        "orbit_frames", "seed")}
-        return cls(spec["source"], **options)
+        return cls(spec["source"], cls.config_from_spec(spec))
 
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
         source = self.source if self.source in BUILTIN_SCENES else str(Path(self.source).resolve())
-        return {"kind": self.kind, "source": source, "downscale": self.downscale,
-                "background": self.background, "rays": self.rays, "eval_rays": self.eval_rays,
-                "test_views": self.test_views, "orbit_frames": self.orbit_frames, "seed": self.seed,
+        return {"kind": self.kind, "source": source, **self.config.to_dict(),
                 "height": self.train_views.height, "width": self.train_views.width}
 
     def model_defaults(self, model_name: str) -> dict[str, Any]:
@@ -254,10 +272,6 @@ class Scene(Signal):
     @classmethod
     def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """An orbit of novel views (.gif or .mp4) or its first frame (.png), at ``options['size']`` (WxH)."""
-        from nstr.signals.image.signal import parse_size
-        from nstr.signals.scene.blender import load_blender
-        from nstr.signals.scene.pictures import save_orbit, save_rgb
-
         suffix = output.suffix.lower()
         if suffix not in (*ORBIT_SUFFIXES, ".png"):
             raise NstrError(f"OUTPUT '{output}' must end in .gif or .mp4 (an orbit) or .png (one view) for a scene")
@@ -274,21 +288,6 @@ class Scene(Signal):
         return f"wrote {output} ({frames} frames of {width}x{height} novel views)"
 
 
-def render_views(model: Field, c2w: torch.Tensor, height: int, width: int,
-                 focal: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Colour [V, H, W, 3], depth [V, H, W] and opacity [V, H, W] of cameras c2w [V, 4, 4], as numpy."""
-    from nstr.render.cameras import camera_rays
-
-    images, depths, opacities = [], [], []
-    for pose in c2w:
-        origins, directions = camera_rays(pose, height, width, focal)
-        out = model.render_chunked(torch.cat([origins, directions], dim=-1).view(-1, 6))
-        images.append(out["rgb"].clamp(0, 1).view(height, width, 3).numpy())
-        depths.append(out["depth"].view(height, width).numpy())
-        opacities.append(out["opacity"].view(height, width).numpy())
-    return np.stack(images), np.stack(depths), np.stack(opacities)
-
-
 def _rays_at(views: Views, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rays [B, 6] and [colour, alpha] [B, 4] of flat pixel indices into views [V, H, W]."""
     per_view = views.height * views.width
@@ -300,8 +299,6 @@ def _rays_at(views: Views, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 
 def _first_views(views: Views, n: int) -> Views:
-    from dataclasses import replace
-
     return replace(views, images=views.images[:n], alphas=views.alphas[:n], c2w=views.c2w[:n],
                    files=views.files[:n], depths=None if views.depths is None else views.depths[:n])
 

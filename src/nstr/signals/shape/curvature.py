@@ -7,18 +7,18 @@ computed on the mesh with duplicate vertices merged (``trimesh``), so triangle s
 
 from __future__ import annotations
 
+import igl
 import numpy as np
+import scipy.sparse as sp
 import torch
+import trimesh
+from scipy.stats import spearmanr
 
 from nstr.signals.shape.mesh_io import Mesh
 
 
 def face_mean_curvature(mesh: Mesh) -> np.ndarray:
     """|H| per face [F] (mean of its vertices'), in the mesh's units of 1/length."""
-    import igl
-    import scipy.sparse as sp
-    import trimesh
-
     merged = trimesh.Trimesh(mesh.vertices, mesh.faces, process=True)  # merges duplicates, keeps face order
     v, f = np.asarray(merged.vertices, dtype=np.float64), np.asarray(merged.faces, dtype=np.int64)
     if len(f) != len(mesh.faces):  # trimesh dropped faces: fall back to the mesh as given
@@ -45,7 +45,5 @@ def spectral_gradient_norm(model, points: np.ndarray, chunk: int = 8192) -> np.n
 
 def gradient_curvature_correlation(model, points: np.ndarray, faces: np.ndarray, curvature: np.ndarray) -> float:
     """Spearman rank correlation between ||dS/dx|| and |H| at surface points lying on ``faces``."""
-    from scipy.stats import spearmanr
-
     rho = spearmanr(spectral_gradient_norm(model, points), curvature[faces]).statistic
     return float(rho) if np.isfinite(rho) else float("nan")

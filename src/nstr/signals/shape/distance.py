@@ -30,6 +30,7 @@ distances off by up to 2.3e-3, hence the exact distance and the winding number a
 
 from __future__ import annotations
 
+import igl
 import numpy as np
 
 from nstr.signals.shape.mesh_io import Mesh
@@ -37,8 +38,6 @@ from nstr.signals.shape.mesh_io import Mesh
 
 def unsigned_distance(points: np.ndarray, mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact distance [N] to the nearest triangle, that triangle's index [N] and the closest point [N, 3]."""
-    import igl
-
     points = np.ascontiguousarray(points, dtype=np.float64)
     if len(points) == 0:
         return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, 3))
@@ -48,8 +47,6 @@ def unsigned_distance(points: np.ndarray, mesh: Mesh) -> tuple[np.ndarray, np.nd
 
 def inside(points: np.ndarray, mesh: Mesh) -> np.ndarray:
     """Whether each point is inside: fast generalized winding number above 1/2."""
-    import igl
-
     points = np.ascontiguousarray(points, dtype=np.float64)
     if len(points) == 0:
         return np.zeros(0, dtype=bool)

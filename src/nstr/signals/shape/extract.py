@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from skimage.measure import marching_cubes as skimage_marching_cubes
 
 from nstr.core.errors import NstrError
 
@@ -40,8 +41,6 @@ def evaluate_grid(model: torch.nn.Module, resolution: int) -> np.ndarray:
 def marching_cubes(volume: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The zero level set of a grid from ``evaluate_grid`` as (vertices [V, 3] in [-1, 1]^3, faces [F, 3]),
     faces oriented outwards (negative inside); None when the field does not change sign on the grid."""
-    from skimage.measure import marching_cubes as skimage_marching_cubes
-
     if not np.isfinite(volume).all():
         raise NstrError("the fitted field has NaN or infinite values on the grid; the fit diverged")
     if volume.min() >= 0 or volume.max() <= 0:

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import trimesh
 
 from nstr.core.errors import NstrError
+from nstr.core.io import write_atomic
 
 MESH_SUFFIXES = (".obj", ".off", ".ply", ".stl", ".glb")
 #: Half the side of the cube [-EXTENT, EXTENT] the longest side of a mesh's bounding box is scaled to; the
@@ -96,8 +98,6 @@ def load_mesh(source: str | Path) -> Mesh:
 
 
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    import trimesh
-
     try:
         loaded = trimesh.load(path, process=False)
     except Exception as exc:  # trimesh raises ValueError, KeyError, IndexError... for corrupt files
@@ -148,16 +148,12 @@ def validate_mesh(vertices: np.ndarray, faces: np.ndarray, name: str = "mesh") -
 
 def mesh_bytes(vertices: np.ndarray, faces: np.ndarray, suffix: str) -> bytes:
     """The mesh encoded as a file of type ``suffix`` (.ply binary, .obj, .stl, .off, .glb)."""
-    import trimesh
-
     encoded = trimesh.Trimesh(vertices, faces, process=False).export(file_type=suffix.lstrip(".").lower())
     return encoded.encode() if isinstance(encoded, str) else encoded
 
 
 def save_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     """Write a mesh atomically (never half-written), format by suffix."""
-    from nstr.core.io import write_atomic
-
     path = Path(path)
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise NstrError(f"'{path}' must end in one of {', '.join(MESH_SUFFIXES)} to write a mesh")

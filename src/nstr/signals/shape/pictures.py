@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.colors import LogNorm
 
 from nstr.core.plotting import save_figure, subplots
+from nstr.signals.shape.curvature import spectral_gradient_norm
 from nstr.signals.shape.distance import signed_distance
 from nstr.signals.shape.mesh_io import Mesh
 from nstr.signals.shape.sampling import surface_samples
@@ -103,9 +105,6 @@ def save_mesh_render(path: Path, fitted: Mesh | None, reference: Mesh, title: st
 def save_gradient_curvature(path: Path, model, mesh: Mesh, face_curvature: np.ndarray, rho: float,
                             size: int = 160, band: float = 0.04) -> Path:
     """||dS/dx|| on the plane z = 0 next to the reference's mean curvature near the surface (|d| < band)."""
-    from matplotlib.colors import LogNorm
-
-    from nstr.signals.shape.curvature import spectral_gradient_norm
     points = slice_points(2, 0, 1, size)
     gradient = spectral_gradient_norm(model, points).reshape(size, size)
     distance, faces = signed_distance(points, mesh)

@@ -21,18 +21,24 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from nstr.core.config import option
 from nstr.core.errors import NstrError
 from nstr.models.base import Field
-from nstr.signals.base import Signal
+from nstr.signals.base import Signal, SignalConfig
 from nstr.signals.registry import register_signal
 from nstr.signals.shape import losses
+from nstr.signals.shape.curvature import face_mean_curvature, gradient_curvature_correlation
+from nstr.signals.shape.extract import extract_mesh
 from nstr.signals.shape.mesh_io import MESH_SUFFIXES, Mesh, Normalisation, load_mesh, save_mesh
+from nstr.signals.shape.metrics import ShapeReference, iou
+from nstr.signals.shape.pictures import save_gradient_curvature, save_mesh_render, save_sdf_slices
 from nstr.signals.shape.sampling import (
     EVAL,
     EVAL_MIXTURE,
@@ -64,6 +70,36 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class SDFConfig(SignalConfig):
+    """Load options of a shape: its loss, training samples and the end-of-fit mesh extraction."""
+
+    loss: str = option("sdf", "sdf (DeepSDF clamped L1) or siren (point-cloud loss with the eikonal term)",
+                       flag="sdf-loss", choices=losses.LOSSES)
+    samples: int = option(4096, "training samples at a time (the batch at full batch)")
+    resample_every: int = option(1, "steps between redraws of the training samples from the pool")
+    pool: int = option(250_000, "samples drawn once at load, from which the training samples are redrawn")
+    eval_samples: int = option(8192, "held-fixed evaluation points (the logged psnr)")
+    resolution: int = option(128, "marching-cubes samples per axis of the mesh extracted at the end")
+    metric_samples: int = option(100_000, "surface and volume samples of the shape metrics")
+    seed: int = option(0, "seed of the pool and evaluation points (the fit's seed varies the redraws)", cli=False)
+
+    def __post_init__(self) -> None:
+        if self.loss not in losses.LOSSES:
+            raise NstrError(f"--sdf-loss must be one of {', '.join(losses.LOSSES)}, got '{self.loss}'")
+        if self.samples < 64:
+            raise NstrError(f"--samples must be at least 64, got {self.samples}")
+        if self.resample_every < 1:
+            raise NstrError(f"--resample-every must be at least 1 step, got {self.resample_every}")
+        if self.pool < 1000 or self.eval_samples < 100:
+            raise NstrError("the sample pool needs at least 1000 points and evaluation 100, got "
+                            f"{self.pool} and {self.eval_samples}")
+        if self.metric_samples < 1000:
+            raise NstrError(f"the shape metrics need at least 1000 samples, got {self.metric_samples}")
+        if not 8 <= self.resolution <= 1024:
+            raise NstrError(f"the mesh resolution must be in 8..1024 samples per axis, got {self.resolution}")
+
+
 @register_signal
 class SDF(Signal):
     """A 3-D shape given as a triangle mesh, fitted as a signed distance field (negative inside).
@@ -77,14 +113,16 @@ class SDF(Signal):
     """
 
     kind = "sdf"
+    Config = SDFConfig
+    description = f"mesh files ({' '.join(MESH_SUFFIXES)})"
     suffixes = MESH_SUFFIXES
 
-    def __init__(self, source: str | Path, loss: str = "sdf", samples: int = 4096, resample_every: int = 1,
-                 pool: int = 250_000, eval_samples: int = 8192, resolution: int = 128, seed: int = 0,
-                 metric_samples: int = 100_000, resize: Any = None):
+    def __init__(self, source: str | Path, config: SDFConfig | None = None, *, resize: Any = None, **options: Any):
         if resize is not None:
             raise NstrError("--resize applies to images; a mesh is normalised into [-1, 1]^3 by itself")
-        _check_options(loss, samples, resample_every, pool, eval_samples, resolution, metric_samples)
+        self.config = c = self.make_config(config, options)
+        loss, samples, resample_every, pool = c.loss, c.samples, c.resample_every, c.pool
+        eval_samples, resolution, seed, metric_samples = c.eval_samples, c.resolution, c.seed, c.metric_samples
         self.source, self.loss, self.samples, self.resample_every = str(source), loss, samples, resample_every
         self.pool_size, self.eval_samples, self.resolution, self.seed = pool, eval_samples, resolution, seed
         self.metric_samples = metric_samples
@@ -152,16 +190,12 @@ class SDF(Signal):
     @property
     def reference(self):
         """Reference samples for the shape metrics, built on first use (not needed to train)."""
-        from nstr.signals.shape.metrics import ShapeReference
-
         if self._reference is None:
             self._reference = ShapeReference.build(self.mesh, self.seed, self.metric_samples, self.metric_samples)
         return self._reference
 
     def extraction(self, model: Field) -> dict[str, Any]:
         """Extracted mesh (normalised units, or None) and the shape metrics, cached per weights."""
-        from nstr.signals.shape.extract import extract_mesh
-
         key = (model.weights_key(), self.resolution)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
@@ -181,8 +215,6 @@ class SDF(Signal):
         reference = self.reference
         occupancy = model.predict(torch.from_numpy(reference.volume_points.astype(np.float32)))[:, 0].numpy() < 0
         if mesh is None:
-            from nstr.signals.shape.metrics import iou
-
             nan = float("nan")
             return {"chamfer": nan, "chamfer_p2s": nan, "normal_consistency": nan,
                     "iou": iou(reference.volume_inside, occupancy), "fscore": 0.0}
@@ -190,15 +222,11 @@ class SDF(Signal):
         return reference.score(mesh, points, normals, occupancy)
 
     def face_curvature(self) -> np.ndarray:
-        from nstr.signals.shape.curvature import face_mean_curvature
-
         if self._curvature is None:
             self._curvature = face_mean_curvature(self.mesh)
         return self._curvature
 
     def _gradient_curvature(self, model: Field) -> float:
-        from nstr.signals.shape.curvature import gradient_curvature_correlation
-
         ref = self.reference
         n = min(CURVATURE_SAMPLES, len(ref.points))
         return gradient_curvature_correlation(model, ref.points[:n], ref.faces[:n], self.face_curvature())
@@ -211,8 +239,6 @@ class SDF(Signal):
 
     def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
         """mesh.ply (original units), sdf_slices.png, mesh.png; for NSTR also gradient_curvature.png."""
-        from nstr.signals.shape.pictures import save_gradient_curvature, save_mesh_render, save_sdf_slices
-
         out_dir = Path(out_dir)
         result = self.extraction(model)
         mesh, m = result["mesh"], result["metrics"]
@@ -233,9 +259,7 @@ class SDF(Signal):
         path = spec["source"]
         if run_dir is not None and not Path(path).is_absolute():
             path = str(Path(run_dir) / path)
-        options = {k: spec[k] for k in ("loss", "samples", "resample_every", "pool", "eval_samples",
-                                        "resolution", "seed", "metric_samples")}
-        signal = cls(path, **options)
+        signal = cls(path, cls.config_from_spec(spec))
         saved = Normalisation.from_dict(spec["transform"])
         if not np.allclose([*signal.transform.centre, signal.transform.scale], [*saved.centre, saved.scale],
                            rtol=1e-9, atol=1e-12 * saved.scale):
@@ -243,10 +267,8 @@ class SDF(Signal):
         return signal
 
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
-        return {"kind": self.kind, "source": str(Path(self.source).resolve()), "loss": self.loss,
-                "samples": self.samples, "resample_every": self.resample_every, "pool": self.pool_size,
-                "eval_samples": self.eval_samples, "resolution": self.resolution, "seed": self.seed,
-                "metric_samples": self.metric_samples, "transform": self.transform.to_dict()}
+        return {"kind": self.kind, "source": str(Path(self.source).resolve()), **self.config.to_dict(),
+                "transform": self.transform.to_dict()}
 
     def model_defaults(self, model_name: str) -> dict[str, Any]:
         """3-D settings (measured on bunny and fandisk, see the README's 3-D section)."""
@@ -269,8 +291,6 @@ class SDF(Signal):
     @classmethod
     def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
         """Extract the zero level set at ``options['resolution']`` (default: the fit's) into a mesh file."""
-        from nstr.signals.shape.extract import extract_mesh
-
         if output.suffix.lower() not in MESH_SUFFIXES:
             raise NstrError(f"OUTPUT '{output}' must end in one of {', '.join(MESH_SUFFIXES)} for a shape run")
         resolution = int(options.get("resolution") or spec["resolution"])
@@ -281,18 +301,3 @@ class SDF(Signal):
         save_mesh(output, Normalisation.from_dict(spec["transform"]).to_original(vertices), faces)
         return f"wrote {output} ({len(vertices):,} vertices, {len(faces):,} faces; marching cubes at {resolution}^3)"
 
-
-def _check_options(loss: str, samples: int, resample_every: int, pool: int, eval_samples: int,
-                   resolution: int, metric_samples: int) -> None:
-    if loss not in losses.LOSSES:
-        raise NstrError(f"--sdf-loss must be one of {', '.join(losses.LOSSES)}, got '{loss}'")
-    if samples < 64:
-        raise NstrError(f"--samples must be at least 64, got {samples}")
-    if resample_every < 1:
-        raise NstrError(f"--resample-every must be at least 1 step, got {resample_every}")
-    if pool < 1000 or eval_samples < 100:
-        raise NstrError(f"the sample pool needs at least 1000 points and evaluation 100, got {pool} and {eval_samples}")
-    if metric_samples < 1000:
-        raise NstrError(f"the shape metrics need at least 1000 samples, got {metric_samples}")
-    if not 8 <= resolution <= 1024:
-        raise NstrError(f"the mesh resolution must be in 8..1024 samples per axis, got {resolution}")
