@@ -12,7 +12,9 @@ import soundfile as sf
 import torch
 
 from nstr.cli.main import main
+from nstr.core import metrics as metrics_module
 from nstr.core.errors import NstrError
+from nstr.core.metrics import psnr
 from nstr.models import build_model
 from nstr.signals import load_signal
 from nstr.signals.audio.metrics import (
@@ -26,12 +28,12 @@ from nstr.signals.audio.pictures import spectrogram_db
 from nstr.signals.audio.signal import Audio, Chirp, time_coords
 from nstr.train.fit import fit
 
-DATA = (Path(__file__).parents[1] / "../shared/data/audio").resolve()
+DATA = Path(__file__).parent / "data"  # committed copies, origin and licence in data/README.md
 
 
 def _clip(name: str) -> Path:
     path = DATA / name
-    assert path.is_file(), f"missing test data {path}: the shared data folder must sit beside the project"
+    assert path.is_file(), f"missing test data {path}: see tests/data/README.md"
     return path
 
 
@@ -107,6 +109,25 @@ def test_silent_target_is_undefined_not_a_division_by_zero():
             metric(silent, silent + 0.1)
     with pytest.raises(NstrError, match="shape"):
         snr(np.ones(10), np.ones(11))
+
+
+def test_audio_psnr_is_the_core_psnr_on_the_unit_scale(monkeypatch):
+    """Values in [-1, 1]: an error of 0.1 everywhere is 0.05 on [0, 1], MSE 0.0025, PSNR 26.0206 dB; the
+    prediction is clipped to [-1, 1] first (1.3 counts as 1.0). Summed in blocks: the same number."""
+    audio = Audio(np.sin(np.linspace(0.0, 20.0, 1001))[:, None] * 0.8, rate=8000)
+    target = audio.values  # normalised: peak 1
+    pred = torch.where(target > 0, target - 0.1, target + 0.1)  # |error| 0.1, inside [-1, 1]
+    expected = -10 * math.log10(0.05**2)
+    assert audio.psnr(pred, target) == pytest.approx(expected, abs=1e-5)  # float32 error values
+    mapped = psnr((pred.clamp(-1, 1) + 1) / 2, (target + 1) / 2)  # float32 rounding in the mapping
+    assert audio.psnr(pred, target) == pytest.approx(mapped, abs=1e-6)
+    over = target.clone()
+    over[0] = 1.3 if float(target[0]) > 0 else -1.3  # beyond full scale: clipped to +-1
+    assert audio.psnr(over, target) == psnr(over.clamp(-1, 1), target, data_range=2.0)
+    whole = audio.psnr(pred, target)
+    monkeypatch.setattr(metrics_module, "PSNR_BLOCK", 7)
+    assert audio.psnr(pred, target) == pytest.approx(whole, abs=1e-12)
+    assert audio.psnr(target, target) == math.inf
 
 
 # -- loading and writing -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import nstr
 from nstr.core.errors import NstrError
 from nstr.models import build_model
 from nstr.signals import Image
+from nstr.signals.sampling import Resampler
 from nstr.train.fit import FitSettings, learning_rate, split_holdout
 from nstr.train.runs import prepare_run_dir
 
@@ -85,6 +86,29 @@ def test_holdout_split_and_metrics(camera64):
     m = result.metrics
     assert {"psnr_train", "psnr_holdout"} <= set(m)
     assert 15 < m["psnr_holdout"] < m["psnr_train"]
+
+
+def test_resampler_redraws_once_per_period_from_the_seed_of_stream_and_period():
+    """The one redraw mechanism of the SDF and scene kinds: a draw per period (step // every), seeded by
+    stream * 1_000_003 + period (as each kind seeded its own copy before), stream = the fit's seed + the signal's."""
+    drawn = []
+
+    def draw(generator):
+        drawn.append(int(torch.randint(1 << 30, (1,), generator=generator)))
+
+    def expected(stream, period):
+        return int(torch.randint(1 << 30, (1,), generator=torch.Generator().manual_seed(stream * 1_000_003 + period)))
+
+    resampler = Resampler(draw, seed=7, every=3)
+    assert drawn == [expected(7, 0)]  # samples at load: the signal's own stream, period 0
+    fit_generator = torch.Generator().manual_seed(2)
+    assert [resampler.before_step(step, fit_generator) for step in range(7)] == [True, False, False, True, False,
+                                                                                  False, True]
+    assert drawn[1:] == [expected(9, 0), expected(9, 1), expected(9, 2)]
+    assert (resampler.stream, resampler.period) == (9, 2)
+    assert resampler.before_step(4, fit_generator) and drawn[-1] == expected(9, 1)  # a resumed fit: same draw
+    assert not resampler.before_step(5, fit_generator)
+    assert resampler.before_step(5, torch.Generator().manual_seed(3)) and drawn[-1] == expected(10, 1)
 
 
 def test_divergence_stops_and_keeps_best_weights(camera64):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -229,10 +230,34 @@ def test_float32_selection_matches_the_models_own_forward(monkeypatch, camera64)
     monkeypatch.setattr(fresh.forwards, "FAST_FORWARDS", {})
     threads = torch.get_num_threads()
     plain = select(*args, inits=2, n=16, options=SMALL_SIREN, precision="bfloat16", workers=2)
-    assert torch.get_num_threads() == threads  # the workers' single-thread setting stays in the workers
+    # The calling thread keeps its own OpenMP count whatever the workers do, so this alone cannot fail; the
+    # process-wide count that the workers' set_num_threads(1) changes is tested below.
+    assert torch.get_num_threads() == threads
     assert plain.precision == "float32" and fast.precision == "float32"
     for a, b in zip(fast.candidates, plain.candidates, strict=True):
         assert a.distances == pytest.approx(b.distances, rel=1e-5)
+
+
+def test_selection_restores_the_callers_thread_count(camera64):
+    """torch.set_num_threads(1) in a worker also sets the process-wide count that every thread started later
+    takes (measured: a new thread then reports 1); select() must leave the caller's count, here 3 (neither
+    the workers' 1 nor the suite's 2), both in the calling thread and for threads started afterwards."""
+    def new_thread_count() -> int:
+        seen: list[int] = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return seen[0]
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        assert new_thread_count() == 3
+        select(Image(camera64), "siren", "omega0", [20, 80], inits=2, n=16, options=SMALL_SIREN, workers=2)
+        assert torch.get_num_threads() == 3
+        assert new_thread_count() == 3
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("model,options", [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ import torch
 import nstr
 from nstr.core.errors import NstrError
 from nstr.models import HashGridField, build_model
-from nstr.nn.hashgrid import HashGrid, gather_rows, interpolate, level_resolutions
+from nstr.nn import hashgrid
+from nstr.nn.hashgrid import HashGrid, gather_rows, growth_factor, interpolate, level_resolutions
 
 PRIMES = (1, 2654435761, 805459861)
 
@@ -179,6 +182,8 @@ def test_level_resolutions_follow_the_paper():
     assert level_resolutions(1, 16, 512) == [16]
     b = math.exp((math.log(300) - math.log(10)) / 6)
     assert level_resolutions(7, 10, 300) == [math.floor(10 * b**level) for level in range(7)]
+    assert growth_factor(7, 10, 300) == b and growth_factor(5, 4, 64) == pytest.approx(2.0)
+    assert growth_factor(1, 16, 512) == 1.0
 
 
 def test_init_is_uniform_1e4():
@@ -383,6 +388,74 @@ def test_backends():
             HashGrid(2, **SMALL, backend="tcnn")
     with pytest.raises(ValueError, match="in_dim"):
         HashGrid(4)
+
+
+class _FakeTcnnEncoding(torch.nn.Module):
+    """Stands in for ``tinycudann.Encoding`` (no CUDA here): like the real one it owns a flat parameter
+    ``params`` whose size is its own (not ours: tcnn pads levels to multiples of 8), and its forward reads
+    ``self.params``; the "kernel" is a fixed linear map u @ params[:d * L * F] so the test can check it."""
+
+    def __init__(self, n_input_dims, encoding_config, seed=1337, dtype=None):
+        super().__init__()
+        self.n_input_dims, self.encoding_config = n_input_dims, encoding_config
+        self.n_output_dims = encoding_config["n_levels"] * encoding_config["n_features_per_level"]
+        size = encoding_config["n_levels"] * (1 << encoding_config["log2_hashmap_size"]) + 8
+        self.params = torch.nn.Parameter(torch.empty(size * encoding_config["n_features_per_level"]).uniform_())
+        self.register_parameter(name="params", param=self.params)
+
+    def forward(self, x):
+        weights = self.params[: self.n_input_dims * self.n_output_dims].view(self.n_input_dims, -1)
+        return x.float() @ weights.float()
+
+
+@pytest.fixture
+def fake_tcnn(monkeypatch):
+    """A fake ``tinycudann`` module in sys.modules and the availability check saying yes."""
+    module = types.ModuleType("tinycudann")
+    module.Encoding = _FakeTcnnEncoding
+    monkeypatch.setitem(sys.modules, "tinycudann", module)
+    monkeypatch.setattr(hashgrid, "_tcnn_available", lambda: True)
+    return module
+
+
+def test_tcnn_and_torch_grids_share_one_weight_layout(fake_tcnn):
+    torch.manual_seed(0)
+    gpu = HashGrid(2, **SMALL, backend="auto")
+    cpu = HashGrid(2, **SMALL, backend="torch")
+    assert gpu.backend == "tcnn" and cpu.backend == "torch"
+    shapes = {key: tuple(value.shape) for key, value in cpu.state_dict().items()}
+    assert shapes == {"table": (cpu.table.shape[0], 2)}
+    assert {key: tuple(value.shape) for key, value in gpu.state_dict().items()} == shapes
+    assert [name for name, _ in gpu.named_parameters()] == ["table"]
+    # a state_dict saved from either loads (strictly) into the other
+    with torch.no_grad():
+        gpu.table.normal_()
+    cpu.load_state_dict(gpu.state_dict())
+    assert torch.equal(cpu.table, gpu.table)
+    with torch.no_grad():
+        cpu.table.normal_()
+    gpu.load_state_dict(cpu.state_dict())
+    assert torch.equal(gpu.table, cpu.table)
+    # tcnn computes from the table: its flat parameter row r is table[r mod entries], gradients reach the table
+    u = torch.rand(5, 2, generator=torch.Generator().manual_seed(1))
+    out = gpu._tcnn_forward(u)
+    expected = u @ gpu.table.detach().reshape(-1)[: 2 * gpu.out_dim].view(2, gpu.out_dim)
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()
+    assert gpu.table.grad is not None and gpu.table.grad[: gpu.out_dim].abs().sum() > 0
+    rows = gpu._tcnn_rows
+    assert rows.shape[0] > gpu.table.shape[0] and torch.equal(rows, torch.arange(len(rows)) % gpu.table.shape[0])
+    # and the models built on them: the same keys and shapes, weights load both ways
+    torch.manual_seed(0)
+    model_gpu = build_model("hashgrid", 2, 3, **SMALL, backend="auto")
+    model_cpu = build_model("hashgrid", 2, 3, **SMALL, backend="torch")
+    assert model_gpu.encoding.backend == "tcnn"
+    # one growth formula: tcnn's per-level scale is the b of our resolutions (4 levels, 16 -> 64: b = 4^(1/3))
+    assert gpu._tcnn.encoding_config["per_level_scale"] == growth_factor(4, 16, 64) == pytest.approx(4 ** (1 / 3))
+    assert ({k: v.shape for k, v in model_gpu.state_dict().items()}
+            == {k: v.shape for k, v in model_cpu.state_dict().items()})
+    model_cpu.load_state_dict(model_gpu.state_dict())
+    model_gpu.load_state_dict(model_cpu.state_dict())
 
 
 def test_short_fit_on_a_real_image_reaches_a_psnr_floor():

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
+from skimage.metrics import structural_similarity
 
 from nstr.core.errors import NstrError
+from nstr.core.metrics import psnr, ssim
 from nstr.core.png import decode_png, encode_png
 from nstr.signals import Image, load_signal
 from nstr.signals.image.signal import parse_size, pixel_centres
@@ -143,3 +147,36 @@ def test_noise_trains_on_a_noisy_target_and_scores_the_clean_image(tmp_path):
     assert torch.equal(again.values, noisy.values)
     with pytest.raises(NstrError, match="noise"):
         Image("camera", noise=-0.1)
+
+
+def test_psnr_by_hand():
+    target = torch.zeros(10, 3, dtype=torch.float64)
+    pred = torch.full((10, 3), 0.1, dtype=torch.float64)  # MSE 0.01: 20 dB
+    assert psnr(pred, target) == pytest.approx(20.0, abs=1e-9)
+    assert psnr(pred * 2, target, data_range=2.0) == pytest.approx(20.0, abs=1e-9)  # same error relative to 2
+    assert psnr(pred + 5, target, clip=(0.0, 0.1)) == pytest.approx(20.0, abs=1e-9)  # clipped to 0.1 first
+    assert psnr(target, target) == math.inf
+
+
+@pytest.mark.parametrize("shape", [(40, 36, 3), (12, 30, 3), (5, 9, 1)])
+def test_ssim_windows_are_scikit_images_protocols(shape):
+    """One SSIM, two windows: "uniform" is scikit-image's default (7 x 7, sample covariances; the largest odd
+    window that fits a smaller image), "gaussian" the NeRF papers' (11 x 11 Gaussian sigma 1.5, population
+    covariances; nan below 11 pixels)."""
+    gen = np.random.default_rng(0)
+    a = gen.random(shape)
+    b = np.clip(a + 0.1 * gen.standard_normal(shape), 0, 1)
+    side = min(shape[:2])
+    win = 7 if side >= 7 else (side if side % 2 else side - 1)
+    expected = structural_similarity(a, b, data_range=1.0, channel_axis=2, win_size=win)
+    assert ssim(a, b) == ssim(a, b, window="uniform") == expected
+    if side >= 7:
+        assert expected == structural_similarity(a, b, data_range=1.0, channel_axis=2)  # skimage's default
+    if side >= 11:
+        gaussian = structural_similarity(a, b, data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False)
+        assert ssim(a, b, window="gaussian") == gaussian != expected
+    else:
+        assert math.isnan(ssim(a, b, window="gaussian"))
+    with pytest.raises(ValueError, match="window"):
+        ssim(a, b, window="box")

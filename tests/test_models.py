@@ -9,7 +9,7 @@ import torch
 
 from nstr.core.errors import NstrError
 from nstr.models import MODELS, SIREN, build_model
-from nstr.nn.hashgrid import FourierFeatures
+from nstr.nn.hashgrid import FourierFeatures, HashGrid
 
 NAMES = sorted(n for n, cls in MODELS.items() if 6 not in cls.in_dims)  # coordinate fields; rays: test_nerf
 
@@ -102,3 +102,28 @@ def test_fourier_features_match_hand_computation():
     assert torch.allclose(enc(x), torch.cat([angles.sin(), angles.cos()], 1))
     big = FourierFeatures(2, 20000, sigma=2.0)
     assert abs(big.B.std().item() - 2.0) < 0.05
+
+
+@pytest.mark.parametrize("name,options,activation", [
+    ("ffn", {}, torch.nn.ReLU),
+    ("ffn", {"activation": "gelu"}, torch.nn.GELU),
+    ("hashgrid", {"levels": 4, "log2_table": 8, "max_res": 64}, torch.nn.ReLU),
+])
+def test_model_mlps_keep_their_keys_and_seeded_initialisation(name, options, activation):
+    """ffn and hashgrid build their MLP with ``nstr.nn.mlp.mlp``; saved runs' keys and a seed's initial weights
+    are those of the builder each model had inline before (written out here: Linear, activation, ..., Linear,
+    built after the encoding from the same generator state)."""
+    torch.manual_seed(7)
+    model = build_model(name, 2, 3, hidden=32, layers=2, **options)
+    torch.manual_seed(7)
+    grid_options = {k: v for k, v in options.items() if k != "activation"}
+    encoding = FourierFeatures(2, 256, 5.0) if name == "ffn" else HashGrid(2, **grid_options)
+    blocks: list[torch.nn.Module] = []
+    for a, b in [(encoding.out_dim, 32), (32, 32)]:
+        blocks += [torch.nn.Linear(a, b), activation()]
+    reference = torch.nn.Sequential(*blocks, torch.nn.Linear(32, 3))
+    assert [type(m) for m in model.mlp] == [type(m) for m in reference]
+    ours, theirs = model.mlp.state_dict(), reference.state_dict()
+    assert list(ours) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"] == list(theirs)
+    for key in ours:
+        assert torch.equal(ours[key], theirs[key]), key

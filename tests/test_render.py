@@ -10,7 +10,7 @@ import torch
 from nstr.nn.sh import spherical_harmonics, trunc_exp
 from nstr.nn.tensorf import VMFactors
 from nstr.render.cameras import camera_rays, focal_from_fov, look_at, orbit_poses
-from nstr.render.compositing import composite, render_weights
+from nstr.render.compositing import composite, render_rays, render_weights
 from nstr.render.occupancy import OccupancyGrid
 from nstr.render.samplers import Samples, importance_edges, march, ray_box, stratified_edges
 
@@ -132,6 +132,40 @@ def test_importance_edges_follow_the_weights():
     peaked = importance_edges(edges, torch.tensor([[0.0, 0.0, 1.0, 0.0]]), 64, torch.Generator().manual_seed(0))
     inside = ((peaked >= 2.0) & (peaked <= 3.0)).float().mean()
     assert inside > 0.95 and torch.all(peaked.diff(dim=1) >= 0)
+
+
+def test_importance_edges_reach_each_rays_near_and_far():
+    # Two rays: [0, 4] in four unit intervals and [1, 9] in intervals of 1, 1, 2, 4, all weight on one interval.
+    edges = torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0, 9.0]])
+    weights = torch.tensor([[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    for generator in (None, torch.Generator().manual_seed(0), torch.Generator().manual_seed(5)):
+        new = importance_edges(edges, weights, 16, generator)
+        assert new.shape == (2, 17)
+        assert torch.equal(new[:, 0], torch.tensor([0.0, 1.0]))  # near, exactly
+        assert torch.equal(new[:, -1], torch.tensor([4.0, 9.0]))  # far, exactly
+        assert torch.all(new.diff(dim=1) >= 0)
+
+
+def test_importance_sampler_renders_a_uniform_fog_exactly():
+    """Constant density 0.5 over the ray's 2 units inside the box: opacity 1 - e^-1 whatever the samples, if and
+    only if the intervals tile [near, far] (a jittered sampler that stops short of the ends renders less)."""
+    origins = torch.tensor([[-3.0, 0.0, 0.0], [0.0, -3.0, 0.0]])
+    directions = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+    def density(x):
+        return torch.full((x.shape[0],), 0.5)
+
+    def field(x, d):
+        return density(x), torch.full((x.shape[0], 3), 0.25)
+
+    expected = 1 - math.exp(-1.0)
+    for seed in range(5):
+        out = render_rays(field, origins, directions, bound=1.0, step=0.1, background=torch.ones(3),
+                          sampler="importance", coarse=8, fine=4, density=density,
+                          generator=torch.Generator().manual_seed(seed))
+        torch.testing.assert_close(out["opacity"], torch.full((2,), expected), rtol=0, atol=1e-6)
+        torch.testing.assert_close(out["rgb"], (0.25 * expected + (1 - expected)) * torch.ones(2, 3),
+                                   rtol=0, atol=1e-6)
 
 
 def test_occupancy_grid_marks_a_sphere():

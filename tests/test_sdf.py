@@ -20,8 +20,9 @@ from nstr.signals.shape.distance import signed_distance
 from nstr.signals.shape.extract import extract_mesh
 from nstr.signals.shape.mesh_io import Mesh, Normalisation, load_mesh, validate_mesh
 from nstr.signals.shape.metrics import ShapeReference, chamfer, fscore, iou
-from nstr.signals.shape.sampling import EVAL, KIND, NORMAL, SURFACE, UNIFORM, surface_samples
+from nstr.signals.shape.sampling import KIND, NORMAL, SURFACE, UNIFORM, surface_samples
 from nstr.train.fit import fit
+from nstr.train.runs import prepare_run_dir
 
 FANDISK = "../shared/data/meshes/fandisk.off"
 SMALL = {"pool": 20_000, "eval_samples": 2000, "resolution": 48, "metric_samples": 20_000}
@@ -255,17 +256,24 @@ def fandisk():
 
 def test_samples_resample_by_index_and_evaluation_points_stay_fixed(fandisk):
     s = fandisk
-    assert isinstance(s, SDF) and s.in_dim == 3 and s.out_dim == 1
-    n = len(s)
-    assert n == 2048 + 2000 and s.training_targets.shape == (n, 5) and s.values.shape == (n, 1)
+    assert isinstance(s, SDF) and s.in_dim == 3 and s.out_dim == 1 and not s.evaluates_training_samples
+    assert len(s) == 2048 and s.training_targets.shape == (2048, 5) and s.values.shape == (2048, 1)
+    assert s.eval_coords.shape == (2000, 3) and s.eval_values.shape == (2000, 1)
     g = torch.Generator().manual_seed(4)
     assert s.before_step(0, g)
-    first_eval, first_train = s.coords[:2000].clone(), s.coords[2000:].clone()
+    first_eval, first_train = s.eval_coords.clone(), s.coords.clone()
     assert not s.before_step(0, g)
-    assert s.before_step(1, g) and len(s) == n
-    assert torch.equal(s.coords[:2000], first_eval) and not torch.equal(s.coords[2000:], first_train)
-    assert (s.training_targets[:2000, KIND] == EVAL).all() and (s.training_targets[2000:, KIND] >= 0).all()
-    assert s.before_step(0, g) and torch.equal(s.coords[2000:], first_train)  # a pure function of the step
+    assert s.before_step(1, g) and len(s) == 2048
+    assert torch.equal(s.eval_coords, first_eval) and not torch.equal(s.coords, first_train)
+    assert (s.training_targets[:, KIND] >= 0).all()
+    assert s.before_step(0, g) and torch.equal(s.coords, first_train)  # a pure function of the step
+    # The draw of (stream, period) is seeded as it was before the redraws moved into one Resampler (same
+    # samples, so benchmark numbers stay comparable): stream = the fit's seed + the signal's seed.
+    assert s.before_step(5, g)
+    expected = s.pool.draw(s._counts, torch.Generator().manual_seed((4 + s.seed) * 1_000_003 + 5))
+    assert torch.equal(s.coords, s.pool.points[expected]) and torch.equal(s.training_targets, s.pool.targets[expected])
+    d, _ = signed_distance(s.eval_coords.double().numpy(), s.mesh)  # evaluation points: exact distances too
+    assert np.allclose(d, s.eval_values[:, 0].double().numpy(), atol=1e-6)
     # surface samples lie on the mesh with unit normals; the others carry their exact signed distance
     surface = s.training_targets[:, KIND] == SURFACE
     d, _ = signed_distance(s.coords[surface].double().numpy(), s.mesh)
@@ -286,11 +294,24 @@ def test_quality_floor_on_fandisk(fandisk, tmp_path):
     assert m["chamfer"] < 6e-3 and m["chamfer_p2s"] < 2e-3, m
     assert m["normal_consistency"] > 0.93 and m["iou"] > 0.95 and m["fscore"] > 0.97, m
     assert m["mesh_faces"] > 1000 and m["psnr"] > 30
+    # psnr is scored on the held-fixed evaluation points, and on nothing else
+    assert m["psnr"] == fandisk.psnr(model.predict(fandisk.eval_coords), fandisk.eval_values)
     for name in ("mesh.ply", "mesh.png", "sdf_slices.png", "curve.png", "metrics.json", "model.safetensors"):
         assert (tmp_path / name).is_file(), name
     written = load_mesh(tmp_path / "mesh.ply")  # in the file's own units: fandisk spans about [-1.8, 1.8]
     original = load_mesh(FANDISK)
     assert np.allclose(written.bounds(), original.bounds(), atol=0.05 * original.diagonal())
+
+
+def test_holdout_is_refused_before_anything_is_written(fandisk, tmp_path):
+    """An SDF is scored on evaluation points drawn apart from its redrawn training samples: a random hold-out of
+    the samples would score a mix of training and evaluation points. The fit refuses it in one line."""
+    model = build_model("hashgrid", 3, 1, levels=2, log2_table=10, base_res=4, max_res=16, hidden=8)
+    run = prepare_run_dir(tmp_path / "run", overwrite=False)
+    with pytest.raises(NstrError, match="--holdout does not apply to sdf signals") as error:
+        fit(fandisk, model, steps=2, holdout=0.1, out=run, quiet=True)
+    assert "\n" not in str(error.value)
+    assert not any(run.iterdir())  # refused before anything was written
 
 
 def test_point_cloud_loss_fit_lowers_its_terms(tmp_path):

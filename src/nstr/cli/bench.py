@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
+from nstr.bench.executors import make_executor
+from nstr.bench.perf import run as run_perf
+from nstr.bench.report import table, write_report
+from nstr.bench.runner import run_suite
+from nstr.bench.suites import SUITES, Overrides, expand, get_suite
+from nstr.bench.summary import groups, summary_row
 from nstr.core.errors import NstrError
+from nstr.models import MODELS
 
 DEFAULT_RESULTS = Path("benchmarks/results")
 
@@ -30,12 +37,6 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
               address: str | None = None,
               out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False) -> list[dict]:
     """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table."""
-    from nstr.bench.executors import make_executor
-    from nstr.bench.report import table
-    from nstr.bench.runner import run_suite
-    from nstr.bench.suites import Overrides, expand, get_suite
-    from nstr.bench.summary import groups, summary_row
-
     overrides = Overrides(signals=_names(signals, "--signals"), models=_names(models, "--models"), steps=steps,
                           max_seconds=max_seconds, seeds=seeds, size=size, full_size=full_size, quick=quick)
     cells = expand(suite, overrides)
@@ -78,8 +79,6 @@ def _suite_options(command):
 
 
 def _suite_command(name: str) -> click.Command:
-    from nstr.bench.suites import SUITES
-
     suite = SUITES[name]
     budget = f"{suite.steps} steps" if suite.steps else f"{suite.max_seconds:g} s"
     first = f", first {suite.max_models}" if suite.max_models else ""
@@ -107,8 +106,6 @@ def _suite_command(name: str) -> click.Command:
 @click.option("--plots", type=click.Path(path_type=Path), default=None, help="plots folder [RESULTS/../plots]")
 def report_command(results: Path, out: Path, plots: Path | None) -> None:
     """Regenerate BENCHMARKS.md (tables, plots, claims ledger) from the results."""
-    from nstr.bench.report import write_report
-
     if results.exists() and not results.is_dir():
         raise NstrError(f"--results '{results}' is a file; give the results folder")
     click.echo(f"wrote {write_report(results, out, plots)}")
@@ -123,9 +120,6 @@ def report_command(results: Path, out: Path, plots: Path | None) -> None:
 def perf_command(models: str | None, siren_steps: int, out: Path) -> None:
     """Step time, samples per second and fraction of the GEMM rate per model; NSTR's regulariser cost; the SIREN
     step against siren-pytorch. Run on an otherwise idle machine."""
-    from nstr.bench.perf import run
-    from nstr.models import MODELS
-
     chosen = _names(models, "--models")
     unknown = [m for m in chosen or () if m not in MODELS]
     if unknown:
@@ -133,7 +127,7 @@ def perf_command(models: str | None, siren_steps: int, out: Path) -> None:
     if siren_steps < 1:
         raise NstrError(f"--siren-steps must be at least 1, got {siren_steps}")
     out.mkdir(parents=True, exist_ok=True)
-    for path in run(out, list(chosen) if chosen else None, siren_steps):
+    for path in run_perf(out, list(chosen) if chosen else None, siren_steps):
         click.echo(f"wrote {path}")
 
 
@@ -141,13 +135,9 @@ class BenchGroup(click.Group):
     """Subcommands: one per suite (built from the registry) plus ``perf`` and ``report``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from nstr.bench.suites import SUITES
-
         return [*SUITES, "perf", "report"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        from nstr.bench.suites import SUITES
-
         if name == "report":
             return report_command
         if name == "perf":
@@ -166,8 +156,6 @@ class BenchGroup(click.Group):
 @click.pass_context
 def bench_command(ctx: click.Context, quick: bool) -> None:
     """Benchmark suites: every model x signal x seed with one budget, one JSON per cell; and the report."""
-    from nstr.bench.suites import SUITES
-
     if ctx.invoked_subcommand is not None:
         if quick:
             raise NstrError(f"put --quick after the suite name: nstr bench {ctx.invoked_subcommand} --quick")

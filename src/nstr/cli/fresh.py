@@ -14,6 +14,11 @@ import click
 
 from nstr.cli.options import chosen_model_options, model_option_params
 from nstr.core.errors import NstrError
+from nstr.core.io import write_json
+from nstr.fresh import DEFAULT_N, check_param, plot_selection, select
+from nstr.signals import load_signal
+from nstr.signals.image.signal import parse_size
+from nstr.train.runs import default_run_dir
 
 #: The official grids, used when --param / --values are not given.
 DEFAULT_GRIDS: dict[str, tuple[str, str]] = {"siren": ("omega0", "10:200:10"), "ffn": ("sigma", "1:20:1")}
@@ -73,9 +78,6 @@ def select_for_fit(signal: Any, model_name: str, spec: str, options: dict[str, A
     other model options the fit fixes. The record (``Selection.to_dict()`` plus the spec) is meant for
     the run's config.json; train with ``{**options, param: value}``.
     """
-    from nstr.fresh import DEFAULT_N, select
-    from nstr.signals import load_signal
-
     param, values = parse_spec(spec)
     data = load_signal(signal) if isinstance(signal, (str, Path)) else signal
     selection = select(data, model_name, param, values, inits=inits, n=DEFAULT_N if n is None else n, seed=seed,
@@ -121,12 +123,6 @@ def fresh_command(signal: str, model_name: str, param: str | None, values_text: 
     Prints the candidates ranked by mean spectral (Wasserstein) distance and writes fresh.json and
     fresh.png (target spectrum against the best and worst candidates) into --out.
     """
-    from nstr.core.io import write_json
-    from nstr.fresh import check_param, plot_selection, select
-    from nstr.signals import load_signal
-    from nstr.signals.image.signal import parse_size
-    from nstr.train.runs import default_run_dir
-
     if inits < 1:
         raise NstrError(f"--inits must be a positive number of initialisations, got {inits}")
     if n_crop < 1:

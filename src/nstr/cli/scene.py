@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from nstr.signals.scene.make import make_scene
+
 scene_command = click.Group("scene", help="Radiance-field scenes: make a small analytic scene in the Blender "
                                           "synthetic (nerf_synthetic) format.")
 
@@ -25,8 +27,6 @@ scene_command = click.Group("scene", help="Radiance-field scenes: make a small a
 def make_command(directory: Path, size: int, train: int, val: int, test: int, seed: int, supersample: int,
                  overwrite: bool) -> None:
     """Render an analytic scene (sphere, box, cylinder) with exact depth maps into DIR."""
-    from nstr.signals.scene.make import make_scene
-
     out = make_scene(directory, size=size, train=train, val=val, test=test, seed=seed, supersample=supersample,
                      overwrite=overwrite)
     click.echo(f"wrote {out}: {train} train, {val} val, {test} test views of {size}x{size} RGBA PNG with depth "

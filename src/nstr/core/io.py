@@ -63,3 +63,8 @@ def read_json(path: Path) -> Any:
         raise NstrError(f"'{path}' is missing: is this a run directory written by 'nstr fit'?") from None
     except json.JSONDecodeError as exc:
         raise NstrError(f"'{path}' is not valid JSON ({exc})") from None
+
+
+def cache_dir() -> Path:
+    """Where generated built-in inputs (scenes, shapes) are kept: $NSTR_CACHE, default ~/.cache/nstr."""
+    return Path(os.environ.get("NSTR_CACHE") or Path.home() / ".cache" / "nstr")

@@ -117,6 +117,10 @@ class _Workers:
     Whole models in parallel rather than each product split across threads: on a shared 2-core machine
     the split products wait for each other at every barrier (measured 4-5x slower under load). The
     models are built beforehand in the calling thread, since torch's global RNG is not thread-safe.
+
+    ``torch.set_num_threads`` is not private to the worker: it also sets the process-wide count that every
+    thread started later (and any thread's first parallel op) takes, and the shared intra-op pools. So the
+    caller's count is read on entry and set again on exit, after the workers have finished.
     """
 
     def __init__(self, workers: int | None):
@@ -124,6 +128,7 @@ class _Workers:
         self.pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> _Workers:
+        self.caller_threads = torch.get_num_threads()
         if self.workers > 1:
             self.pool = ThreadPoolExecutor(self.workers, initializer=torch.set_num_threads, initargs=(1,))
         return self
@@ -134,6 +139,8 @@ class _Workers:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+            torch.set_num_threads(self.caller_threads)
 
 
 @torch.inference_mode()

@@ -73,6 +73,12 @@ class Field(nn.Module):
         their sum and logs each."""
         return {"task": torch.mean((self(x) - target) ** 2), **self.regularisers(x)}
 
+    def before_step(self, step: int) -> None:
+        """Upkeep before training step ``step`` (after the previous optimiser step), called by the fit: state
+        that is kept up to date rather than learnt (a radiance field refreshes its occupancy grid). Forward and
+        loss stay free of side effects. A step run again after an interrupt calls this again with the same
+        ``step``: keep such state in buffers and make the repeat a no-op. Nothing by default."""
+
     def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's own weighted regularisation terms at coordinates ``x`` (NSTR's transport and smoothness
         terms, DINR's kinetic energy); none by default. Signals with their own task loss add these."""

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
 from nstr.nn.hashgrid import FourierFeatures
+from nstr.nn.mlp import mlp
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,7 @@ class FourierMLP(Field):
         super().__init__(in_dim, out_dim, config, **options)
         cfg: FourierMLPConfig = self.config
         self.encoding = FourierFeatures(in_dim, cfg.features, cfg.sigma)
-        act = nn.ReLU if cfg.activation == "relu" else nn.GELU
-        widths = [self.encoding.out_dim] + [cfg.hidden] * cfg.layers
-        blocks: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
-            blocks += [nn.Linear(a, b), act()]
-        self.mlp = nn.Sequential(*blocks, nn.Linear(cfg.hidden, out_dim))
+        self.mlp = mlp(self.encoding.out_dim, cfg.hidden, cfg.layers, out_dim, activation=cfg.activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlp(self.encoding(x))

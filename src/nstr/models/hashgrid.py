@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
 from nstr.nn.hashgrid import BACKENDS, HashGrid
+from nstr.nn.mlp import mlp
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,7 @@ class HashGridField(Field):
             in_dim, levels=cfg.levels, features=cfg.features, log2_table=cfg.log2_table,
             base_res=cfg.base_res, max_res=cfg.max_res, backend=cfg.backend,
         )
-        widths = [self.encoding.out_dim] + [cfg.hidden] * cfg.layers
-        blocks: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
-            blocks += [nn.Linear(a, b), nn.ReLU()]
-        self.mlp = nn.Sequential(*blocks, nn.Linear(cfg.hidden, out_dim))
+        self.mlp = mlp(self.encoding.out_dim, cfg.hidden, cfg.layers, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlp(self.encoding(x))

@@ -3,7 +3,8 @@
 Each model is a geometry network over the scene box mapped to [-1, 1]^3, giving a raw density and features,
 and a colour network on those features and the view direction (16 spherical harmonics), as in Instant-NGP:
 sigma = trunc_exp(raw), rgb = sigmoid(colour(features, SH(d))). Rays are rendered by ``nstr.render.compositing`` with an
-occupancy grid (``nstr.render.occupancy``) that the model updates every ``occupancy_every`` training steps.
+occupancy grid (``nstr.render.occupancy``) that the model refreshes every ``occupancy_every`` training steps
+(in ``before_step``, which the fit calls before each step; rendering itself changes no state).
 The three geometry networks are the comparison the NSTR paper makes:
 
 - ``nerf-nstr``: NSTR's spectral field S(x) modulating K sinusoids, decoded to density and features
@@ -12,8 +13,8 @@ The three geometry networks are the comparison the NSTR paper makes:
 - ``nerf-triplane``: TensoRF's vector-matrix factorisation (planes times lines), density and appearance.
 
 ``nstr fit SCENE --model nstr|hashgrid|triplane`` picks these (``nstr.signals.scene.signal.Scene.model_name``).
-Training state (the occupancy grid and the step count that seeds sample jitter) lives in buffers, so
-checkpoints resume exactly.
+Training state (the occupancy grid and the count of steps it was kept up to date for) lives in buffers, so
+checkpoints resume exactly; sample jitter is seeded by the step.
 """
 
 from __future__ import annotations
@@ -148,24 +149,30 @@ class RadianceModel(Field):
             coarse=cfg.coarse_samples, fine=cfg.fine_samples, density=self.density,
         )
 
-    def training_render(self, rays: torch.Tensor, background: torch.Tensor | None = None, step: int | None = None,
-                        seed: int = 0) -> dict[str, torch.Tensor]:
-        """``render`` for training step ``step`` (default: the next one): refreshes the occupancy grid on
-        schedule, once per step even if the step is run again after an interrupt, and jitters the samples with
-        a generator seeded by (seed, step), so a resumed fit repeats exactly."""
-        step = int(self.steps_seen) if step is None else step
+    def before_step(self, step: int) -> None:
+        """Refresh the occupancy grid before training step ``step`` every ``occupancy_every`` steps (the whole
+        grid at step 0, a quarter of its cells later), once per step even if the step is run again after an
+        interrupt: ``steps_seen`` (saved with the weights, like the grid) counts the steps prepared."""
         due = step % self.config.occupancy_every == 0 and step >= int(self.steps_seen)
         if due and self.config.sampler == "occupancy":
             self.occupancy.update(self.density, fraction=1.0 if step == 0 else 0.25)
-        generator = torch.Generator().manual_seed((seed * 1_000_003 + step) * 7919 + 17)
         self.steps_seen.fill_(max(int(self.steps_seen), step + 1))
+
+    def training_render(self, rays: torch.Tensor, background: torch.Tensor | None = None, step: int = 0,
+                        seed: int = 0) -> dict[str, torch.Tensor]:
+        """``render`` for training step ``step``, with samples jittered by a generator seeded by (seed, step):
+        a function of its inputs and the model's state, so a resumed fit repeats exactly."""
+        generator = torch.Generator().manual_seed((seed * 1_000_003 + step) * 7919 + 17)
         return self.render(rays, generator, background)
 
     def forward(self, rays: torch.Tensor) -> torch.Tensor:
-        """Rendered colour [N, 3]; a training step (train mode, gradients on) goes through ``training_render``."""
+        """Rendered colour [N, 3]. In train mode with gradients on, the samples are jittered from the global
+        random state (a fit renders through ``training_render`` instead, jittered as a function of the step);
+        otherwise they are regular."""
+        generator = None
         if self.training and torch.is_grad_enabled():
-            return self.training_render(rays)["rgb"]
-        return self.render(rays)["rgb"]
+            generator = torch.Generator().manual_seed(int(torch.randint(1 << 62, ())))
+        return self.render(rays, generator)["rgb"]
 
     @torch.no_grad()
     def render_chunked(self, rays: torch.Tensor, samples: int = 1 << 19) -> dict[str, torch.Tensor]:

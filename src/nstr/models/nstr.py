@@ -1,4 +1,4 @@
-"""NSTR: Neural Spectral Transport Representation (our reading of the withdrawn paper; see DESIGN.md).
+"""NSTR: Neural Spectral Transport Representation (our reading of the withdrawn paper; see docs/design.md).
 
     z(x)  = multilinear interpolation of learnable grid features (one coarse grid, or several levels)
     S(x)  = H_psi([z(x), x])                         in R^K, the local spectrum

@@ -228,15 +228,25 @@ class _Lookup(torch.autograd.Function):
         return grad_table, None, grad_weights
 
 
+def growth_factor(levels: int, base_res: int, max_res: int) -> float:
+    """The paper's per-level scale b = exp((ln max_res - ln base_res) / (levels - 1)); 1 for one level.
+
+    The one place the growth is computed: ``level_resolutions`` and tiny-cuda-nn's ``per_level_scale`` use it.
+    """
+    if levels == 1:
+        return 1.0
+    return math.exp((math.log(max_res) - math.log(base_res)) / (levels - 1))
+
+
 def level_resolutions(levels: int, base_res: int, max_res: int) -> list[int]:
-    """The paper's N_l = floor(base_res * b^l), b = exp((ln max_res - ln base_res) / (levels - 1)).
+    """The paper's N_l = floor(base_res * b^l), b = ``growth_factor(levels, base_res, max_res)``.
 
     A product within 1e-9 (relative) below an integer counts as that integer, so the finest level is
     exactly ``max_res`` despite rounding in b^l. One level uses ``base_res``.
     """
     if levels == 1:
         return [base_res]
-    growth = math.exp((math.log(max_res) - math.log(base_res)) / (levels - 1))
+    growth = growth_factor(levels, base_res, max_res)
     return [int(math.floor(base_res * growth**level * (1 + 1e-9))) for level in range(levels)]
 
 
@@ -259,8 +269,16 @@ class HashGrid(nn.Module):
     (a loss on df/dx reaches the table).
 
     ``backend``: "torch" (this implementation, the reference), "tcnn" (tiny-cuda-nn's fused CUDA kernels,
-    needs ``tinycudann`` and a CUDA device; tcnn uses its own vertex offsets and parameter layout, so its
-    weights are not interchangeable with ours), or "auto" (tcnn when both are available, else torch).
+    needs ``tinycudann`` and a CUDA device), or "auto" (tcnn when both are available, else torch).
+
+    One weight layout for both backends: the only parameter is ``table`` [entries, features] as above (the
+    same state_dict keys and shapes), so weights saved with either backend load into the other. tiny-cuda-nn
+    keeps no parameter of its own: each forward hands it rows of ``table`` (its flat parameter row r is
+    ``table[r mod entries]``; gradients flow back into ``table``). Guaranteed: the same keys, shapes, init
+    U(-1e-4, 1e-4) and strict loading across backends. Not guaranteed: the same features from the same
+    table. tcnn puts vertex j of a level at u = (j - 1/2) / s with s = base_res b^l - 1 (ours: u = j / N_l),
+    rounds level sizes up to multiples of 8 and orders its levels coarse to fine, so a table trained with
+    one backend is a different (retrainable, not equivalent) encoding under the other.
     """
 
     def __init__(
@@ -281,9 +299,6 @@ class HashGrid(nn.Module):
         self.resolutions = level_resolutions(levels, base_res, max_res)
         size = 1 << log2_table
         self.dense_levels = k = sum((n + 1) ** in_dim <= size for n in self.resolutions)
-        if self.backend == "tcnn":
-            self._tcnn = _tcnn_encoding(self)
-            return
         hashed_entries = (levels - k) * size
         dense_sizes = [(n + 1) ** in_dim for n in self.resolutions[:k]]
         self.offsets = [hashed_entries + sum(dense_sizes[:level]) for level in range(k)]
@@ -309,6 +324,11 @@ class HashGrid(nn.Module):
         steps = torch.stack([torch.zeros_like(primes), primes & (size - 1)], dim=1)[:, :, None]
         self.register_buffer("_prime_steps", steps.to(self.index_dtype), persistent=False)  # [d, 2, 1]
         self.register_buffer("_hash_offsets", offsets[k:, None, None], persistent=False)
+        if self.backend == "tcnn":
+            self._tcnn, self._tcnn_params = _tcnn_encoding(self)
+            # tcnn's flat parameter as rows of ``table`` (see the class docstring); not saved: derived.
+            rows = torch.arange(-(-self._tcnn_params // features)) % total
+            self.register_buffer("_tcnn_rows", rows, persistent=False)
 
     @property
     def out_dim(self) -> int:
@@ -393,13 +413,21 @@ class HashGrid(nn.Module):
         stacked = torch.stack(mixed).transpose(1, 2).reshape(1 + self.in_dim, n, self.out_dim)
         return stacked[0], stacked[1:]
 
+    def _tcnn_forward(self, u: torch.Tensor) -> torch.Tensor:
+        """tiny-cuda-nn's encoding of u in [0, 1]^d with its parameters read from ``table`` (differentiably)."""
+        self._tcnn.params = gather_rows(self.table, self._tcnn_rows).reshape(-1)[: self._tcnn_params]
+        try:
+            return self._tcnn(u)
+        finally:
+            self._tcnn.params = None  # the graph of this step is not kept alive by the module
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"HashGrid expects coordinates [N, {self.in_dim}], got {list(x.shape)}")
         if self.backend == "tcnn":
             if not x.is_cuda:
                 raise ValueError("backend='tcnn' runs on CUDA only: move the model and inputs to a CUDA device")
-            return self._tcnn(((x + 1) * 0.5).clamp(0.0, 1.0)).to(x.dtype)
+            return self._tcnn_forward(((x + 1) * 0.5).clamp(0.0, 1.0)).to(x.dtype)
         entries, weights = self.corners(x.to(self.table.dtype))
         mixed = _Lookup.apply(self.table, entries, weights)  # [L, N, F]
         return mixed.transpose(0, 1).reshape(x.shape[0], self.out_dim)
@@ -438,7 +466,7 @@ def _check_hashgrid_options(in_dim, levels, features, log2_table, base_res, max_
 
 def _tcnn_available() -> bool:
     try:
-        import tinycudann  # noqa: F401
+        import tinycudann  # optional dependency (CUDA only): is it installed?  # noqa: F401
     except Exception:  # ImportError, or a broken CUDA build raising at import
         return False
     return torch.cuda.is_available()
@@ -456,19 +484,21 @@ def _resolve_backend(backend: str) -> str:
     return backend
 
 
-def _tcnn_encoding(grid: HashGrid) -> nn.Module:
-    """tiny-cuda-nn's HashGrid with the same hyperparameters (inputs in [0, 1]^d; float16 outputs)."""
-    import tinycudann as tcnn
+def _tcnn_encoding(grid: HashGrid) -> tuple[nn.Module, int]:
+    """tiny-cuda-nn's HashGrid with the same hyperparameters (inputs in [0, 1]^d; float16 outputs), stripped
+    of its own parameter, and that parameter's size: ``HashGrid._tcnn_forward`` sets ``params`` from the
+    grid's table at each call."""
+    import tinycudann as tcnn  # optional dependency (CUDA only): imported only when the tcnn backend is used
 
-    growth = 1.0 if grid.levels == 1 else math.exp(
-        (math.log(grid.max_res) - math.log(grid.base_res)) / (grid.levels - 1)
-    )
     config = {
         "otype": "HashGrid",
         "n_levels": grid.levels,
         "n_features_per_level": grid.features,
         "log2_hashmap_size": grid.log2_table,
         "base_resolution": grid.base_res,
-        "per_level_scale": growth,
+        "per_level_scale": growth_factor(grid.levels, grid.base_res, grid.max_res),
     }
-    return tcnn.Encoding(grid.in_dim, config)
+    encoding = tcnn.Encoding(grid.in_dim, config)
+    count = encoding.params.numel()
+    del encoding._parameters["params"]  # one layout: the grid's ``table`` is the only parameter
+    return encoding, count

@@ -8,9 +8,19 @@ from torch import nn
 ACTIVATIONS = ("tanh", "relu", "sine")
 
 
+#: Activations of ``mlp``, by name.
+MLP_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "silu": nn.SiLU}
+
+
 def mlp(in_dim: int, width: int, layers: int, out_dim: int, activation: str = "relu") -> nn.Sequential:
-    """``layers`` hidden layers of ``width`` with ``activation``, then a linear output."""
-    act = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "silu": nn.SiLU}[activation]
+    """``layers`` hidden layers of ``width`` with ``activation``, then a linear output: the one MLP builder
+    (Fourier-feature and hash-grid models, NSTR's decoder and flow, the radiance models' colour network).
+
+    ``nn.Sequential(Linear, act, ..., Linear)``: state_dict keys ``0.weight``, ``0.bias``, ``2.weight``, ...
+    (saved runs depend on them), each Linear with PyTorch's default initialisation, built in order."""
+    if activation not in MLP_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(MLP_ACTIVATIONS)}, got '{activation}'")
+    act = MLP_ACTIVATIONS[activation]
     widths = [in_dim] + [width] * layers
     blocks: list[nn.Module] = []
     for a, b in zip(widths[:-1], widths[1:], strict=True):

@@ -92,12 +92,17 @@ def importance_edges(edges: torch.Tensor, weights: torch.Tensor, n: int,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """n + 1 new sorted edges [R, n + 1] drawn from the piecewise-constant density ``weights`` [R, m] over the
     intervals ``edges`` [R, m + 1] by inverse transform (NeRF's hierarchical sampling); regular quantiles
-    without a generator. A small floor keeps every interval reachable."""
+    without a generator. A small floor keeps every interval reachable.
+
+    The first and last edges are each ray's own first and last (near and far): the quantiles 0 and 1 are
+    always drawn and set exactly, so the n intervals tile [near, far] and no part of the ray goes unrendered
+    (with a generator only the n - 1 inner quantiles are random)."""
     pdf = weights.detach() + 1e-5
     pdf = pdf / pdf.sum(dim=1, keepdim=True)
     cdf = torch.cat([torch.zeros_like(pdf[:, :1]), pdf.cumsum(dim=1)], dim=1).clamp_max(1.0)
     if generator is not None:
         u = torch.rand(edges.shape[0], n + 1, generator=generator, device=edges.device).sort(dim=1).values
+        u[:, 0], u[:, -1] = 0.0, 1.0
     else:
         u = torch.linspace(0.0, 1.0, n + 1, device=edges.device).expand(edges.shape[0], n + 1).contiguous()
     upper = torch.searchsorted(cdf, u, right=True).clamp(1, cdf.shape[1] - 1)
@@ -105,6 +110,8 @@ def importance_edges(edges: torch.Tensor, weights: torch.Tensor, n: int,
     c0, c1 = cdf.gather(1, lower), cdf.gather(1, upper)
     e0, e1 = edges.gather(1, lower), edges.gather(1, upper)
     frac = ((u - c0) / (c1 - c0).clamp_min(1e-12)).clamp(0.0, 1.0)
-    return (e0 + frac * (e1 - e0)).detach()
+    out = e0 + frac * (e1 - e0)
+    out[:, 0], out[:, -1] = edges[:, 0], edges[:, -1]  # exactly, whatever the rounding of the cdf's end
+    return out.detach()
 
 

@@ -41,8 +41,16 @@ class Signal(ABC):
     fallback: ClassVar[bool] = False
     #: File name endings this kind reads (lower case, with the dot).
     suffixes: ClassVar[tuple[str, ...]] = ()
-    coords: torch.Tensor  # [N, in_dim] float32
+    #: Samples and evaluation set (see ``eval_coords``): the fit trains on ``coords`` and ``training_targets``
+    #: and scores the model at ``eval_coords`` against ``eval_values``.
+    coords: torch.Tensor  # [N, in_dim] float32: the training samples
     values: torch.Tensor  # [N, out_dim] float32 in [-1, 1]
+    #: Whether the training samples are the evaluation samples (``eval_coords`` is ``coords``: an image's
+    #: pixels, a recording's samples): then the fit's ``--holdout`` keeps a random fraction of them out of
+    #: training and scores it apart. A kind scored on an evaluation set drawn apart from the samples it trains on
+    #: (an SDF's held-fixed points, a scene's val-view rays; both redraw their training samples through
+    #: ``nstr.signals.sampling.Resampler``) sets False, and the fit refuses ``--holdout`` for it.
+    evaluates_training_samples: ClassVar[bool] = True
 
     @classmethod
     def make_config(cls, config: SignalConfig | None, options: dict[str, Any]) -> SignalConfig:
@@ -101,15 +109,17 @@ class Signal(ABC):
 
     @abstractmethod
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:
-        """Quality of a prediction [N, out_dim] (normalised space) against the full signal."""
+        """Quality of a prediction [M, out_dim] at ``eval_coords`` (normalised space) against ``eval_values``."""
 
     @abstractmethod
     def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
-        """Cheap headline score on a subset of samples (normalised space); used during training."""
+        """Cheap headline score of a prediction against ``target`` at the same samples (normalised space): the
+        fit's logged psnr on ``eval_coords``, or on its trained and held-out parts."""
 
     @abstractmethod
     def write_outputs(self, pred: torch.Tensor, out_dir: Path) -> list[Path]:
-        """Write the reconstruction and pictures of it into ``out_dir``; return the files written."""
+        """Write the reconstruction ``pred`` (at ``eval_coords``) and pictures of it into ``out_dir``; return the
+        files written."""
 
     @classmethod
     def model_name(cls, name: str) -> str:
@@ -146,8 +156,22 @@ class Signal(ABC):
         """
         return model.loss_terms(x, y)
 
+    @property
+    def eval_coords(self) -> torch.Tensor:
+        """The coordinates the fit scores the model at [M, in_dim]: the logged psnr, the choice of the best
+        weights, ``metrics`` and ``write_outputs``. By default the training samples themselves; a kind that
+        redraws its training samples returns its fixed evaluation set (and sets ``evaluates_training_samples``
+        to False)."""
+        return self.coords
+
+    @property
+    def eval_values(self) -> torch.Tensor:
+        """Target values [M, out_dim] at ``eval_coords``."""
+        return self.values
+
     def before_step(self, step: int, generator: torch.Generator) -> bool:
-        """Called before every optimiser step; return True after replacing ``coords``/``values`` (resampling)."""
+        """Called before every optimiser step; return True after replacing ``coords``/``values`` (resampling,
+        through ``nstr.signals.sampling.Resampler``). The number of samples stays the same."""
         return False
 
     def field_metrics(self, model: Field) -> dict[str, Any]:

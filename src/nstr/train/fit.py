@@ -1,8 +1,10 @@
 """One fit loop for every model and signal: Adam, a schedule, minibatches by index, checkpoints, resume.
 
 ``fit(signal, model, steps=..., max_seconds=...)`` trains until either budget runs out, evaluates on the
-whole signal every ``eval_every`` steps (in chunks), keeps the best weights so far, and, given ``out``,
-writes a run directory (see ``nstr.train.runs``). With a step budget the same seed gives the same numbers on
+signal's evaluation samples (``Signal.eval_coords``) every ``eval_every`` steps (in chunks), keeps the best
+weights so far, and, given ``out``, writes a run directory (see ``nstr.train.runs``). Before every step the
+signal may redraw its samples (``Signal.before_step``) and the model does its own upkeep
+(``Field.before_step``). With a step budget the same seed gives the same numbers on
 the same machine, also across an interrupted and resumed run.
 """
 
@@ -29,7 +31,7 @@ from nstr.core.plotting import save_curve
 from nstr.models import build_model
 from nstr.models.base import Field
 from nstr.signals import Signal, load_signal
-from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, save_weights
+from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, prepare_run_dir, save_weights
 
 SCHEDULES = ("cosine", "constant")
 
@@ -43,8 +45,8 @@ class FitSettings:
     lr: float | None = None  #: Adam learning rate; None = the model's reference value
     batch_size: int = 1 << 16  #: coordinates per step, drawn at random; 0 = full batch
     seed: int = 0  #: seeds the model init (CLI), minibatches and the hold-out split
-    holdout: float = 0.0  #: fraction of samples kept out of training and scored separately
-    eval_every: int = 100  #: evaluate on the whole signal every N steps (and at the end)
+    holdout: float = 0.0  #: fraction of samples kept out of training and scored separately (not SDFs, scenes)
+    eval_every: int = 100  #: evaluate on the evaluation samples every N steps (and at the end)
     schedule: str = "cosine"  #: learning-rate schedule over the budget: cosine or constant
     lr_final: float = 0.05  #: final learning rate as a fraction of lr (cosine)
     checkpoint_every: int = 0  #: write checkpoint.pt every N steps (0 = only on interrupt)
@@ -159,6 +161,7 @@ def fit(
     settings: FitSettings | None = None,
     *,
     out: str | Path | None = None,
+    overwrite: bool = False,
     quiet: bool = False,
     callback: Callable[[int, dict[str, float]], None] | None = None,
     extra_config: dict[str, Any] | None = None,
@@ -167,7 +170,8 @@ def fit(
 ) -> FitResult:
     """Fit ``model`` to ``signal``. Options are the fields of ``FitSettings`` (steps, max_seconds, lr...).
 
-    ``out``: a prepared run directory to write config, checkpoints and results into (see ``nstr.train.runs``).
+    ``out``: the run directory to write config, checkpoints and results into (see ``nstr.train.runs``); it is
+    created if missing, and an existing non-empty folder is refused unless ``overwrite`` (never lose results).
     ``callback(step, record)`` is called after every evaluation; ``extra_config`` is stored in config.json
     (for example the FreSh selection that chose a model option).
     Fitting raises glibc's mmap threshold for this process (``nstr.core.allocator.tune_allocator``) so large
@@ -183,6 +187,9 @@ def fit(
         )
     out = Path(out) if out is not None else None
     lr = settings.lr if settings.lr is not None else model.default_lr
+    if settings.holdout and not signal.evaluates_training_samples:
+        raise NstrError(f"--holdout does not apply to {signal.kind} signals: they are scored on evaluation "
+                        "samples kept apart from the samples they train on")
     train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed)
     if len(train_idx) == 0:
         raise NstrError("--holdout leaves no samples to train on")
@@ -192,6 +199,7 @@ def fit(
     if _resume is not None:
         state = _restore(_resume, model, optimizer, generator)
     elif out is not None:
+        out = prepare_run_dir(out, overwrite)
         _write_config(out, signal, model, settings, extra_config or {})
     trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
     return trainer.run(state, out, quiet, callback, resumed_from=state.step if _resume else None)
@@ -226,14 +234,21 @@ class _Trainer:
         lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
+        self.model.before_step(state.step)  # the model's own upkeep (a radiance field's occupancy grid)
         return self.train_step(*self.batch(state))
 
+    def scores(self, pred: torch.Tensor) -> dict[str, float]:
+        """``psnr`` of a prediction at the signal's ``eval_coords``; with a hold-out (only where the training
+        samples are the evaluation samples) ``psnr`` on the trained part and ``psnr_holdout`` on the rest."""
+        values = self.signal.eval_values
+        if not len(self.hold_idx):
+            return {"psnr": self.signal.psnr(pred, values)}
+        return {"psnr": self.signal.psnr(pred[self.train_idx], values[self.train_idx]),
+                "psnr_holdout": self.signal.psnr(pred[self.hold_idx], values[self.hold_idx])}
+
     def evaluate(self, state: _State, losses: dict[str, float]) -> dict[str, float]:
-        pred = self.model.predict(self.signal.coords)
-        record = {"step": state.step, "seconds": round(state.train_seconds, 4), **losses}
-        record["psnr"] = self.signal.psnr(pred[self.train_idx], self.signal.values[self.train_idx])
-        if len(self.hold_idx):
-            record["psnr_holdout"] = self.signal.psnr(pred[self.hold_idx], self.signal.values[self.hold_idx])
+        pred = self.model.predict(self.signal.eval_coords)
+        record = {"step": state.step, "seconds": round(state.train_seconds, 4), **losses, **self.scores(pred)}
         state.history.append(record)
         if record["psnr"] > state.best_psnr:
             state.best_psnr, state.best_step = record["psnr"], state.step
@@ -294,11 +309,11 @@ class _Trainer:
     def finish(self, state: _State, out: Path | None, diverged_at: int | None, resumed_from: int | None):
         if state.best_weights is not None:
             self.model.load_state_dict(state.best_weights)
-        pred = self.model.predict(self.signal.coords)
+        pred = self.model.predict(self.signal.eval_coords)
         metrics: dict[str, Any] = {**self.signal.metrics(pred), **self.signal.field_metrics(self.model)}
         if len(self.hold_idx):
-            metrics["psnr_train"] = self.signal.psnr(pred[self.train_idx], self.signal.values[self.train_idx])
-            metrics["psnr_holdout"] = self.signal.psnr(pred[self.hold_idx], self.signal.values[self.hold_idx])
+            scores = self.scores(pred)
+            metrics["psnr_train"], metrics["psnr_holdout"] = scores["psnr"], scores["psnr_holdout"]
         metrics.update(
             params=self.model.num_params(),
             steps=state.step,

@@ -29,6 +29,7 @@ from scipy.signal import chirp
 from nstr.core.config import option
 from nstr.core.errors import NstrError
 from nstr.core.io import atomic_path
+from nstr.core.metrics import psnr
 from nstr.models.base import Field
 from nstr.signals.audio.metrics import log_spectral_distance, snr, spectral_convergence
 from nstr.signals.audio.pictures import save_spectrograms, save_waveform_detail
@@ -276,17 +277,10 @@ class Audio(Signal):
 
     # -- quality ----------------------------------------------------------------------------------
     def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
-        """PSNR of normalised values (peak-to-peak 2, like images), used by the fit to keep the best weights.
-
-        The same number as ``nstr.core.metrics.psnr`` on values mapped to [0, 1], summed over blocks in float64 so
-        that a long recording needs no full-size temporaries.
-        """
-        total = 0.0
-        for i in range(0, pred.shape[0], BLOCK):
-            error = pred[i : i + BLOCK].clamp(-1, 1).double() - target[i : i + BLOCK].double()
-            total += float(torch.sum(error * error))
-        mse = total / (4 * max(pred.numel(), 1))  # [-1, 1] -> [0, 1] halves the error
-        return math.inf if mse == 0 else -10.0 * math.log10(mse)
+        """PSNR of normalised values (peak-to-peak 2, like images), used by the fit to keep the best weights:
+        ``nstr.core.metrics.psnr`` with the prediction clipped to [-1, 1] (it sums in blocks, so a long
+        recording needs no full-size temporaries)."""
+        return psnr(pred, target, data_range=2.0, clip=(-1.0, 1.0))
 
     def metrics(self, pred: torch.Tensor) -> dict[str, Any]:
         """SNR (dB), spectral convergence, log-spectral distance (dB) over all channels, and the PSNR.

@@ -5,14 +5,15 @@ the conventions; ``nstr scene make DIR`` writes one). Samples are rays: coordina
 [N, 6] and values the pixels' colours [N, 3] in [0, 1], composited over the scene's background (unlike other
 kinds, colours are not mapped to [-1, 1]: volume rendering composites in [0, 1]).
 
-Sample layout (as the SDF kind): ``coords`` = [fixed evaluation rays from the val views | this step's training
-rays]. Every step ``rays`` training rays are drawn at random from all pixels of the train views, as a function
-of (seed, step), so resumed fits repeat exactly; the evaluation rays are marked in the targets and skipped by
-the loss, so the ``psnr`` logged during training is a held-out number on val views (the fit keeps the weights
-that maximise it). At the end every test view is rendered whole: ``psnr`` and ``ssim`` in metrics.json are means
-over the test split (``psnr_views`` lists each; SSIM as NeRF papers compute it, an 11 x 11 Gaussian window),
-with the mean absolute depth error where the scene has depth maps, and test renders, depth maps and an orbit
-of novel views are written. Ray draws, sample jitter and random backgrounds are functions of (seed, step).
+Samples (as the SDF kind): ``coords`` are this step's training rays, ``eval_coords`` fixed evaluation rays from
+the val views. Every step ``rays`` training rays are drawn at random from all pixels of the train views, as a
+function of (seed, step) (``nstr.signals.sampling.Resampler``), so resumed fits repeat exactly; the ``psnr``
+logged during training is a held-out number on the evaluation rays (the fit keeps the weights that maximise
+it, renders only those rays to score them, and refuses ``--holdout``). At the end every test view is rendered
+whole: ``psnr`` and ``ssim`` in metrics.json are means over the test split (``psnr_views`` lists each; SSIM
+as NeRF papers compute it, an 11 x 11 Gaussian window), with the mean absolute depth error where the scene has
+depth maps, and test renders, depth maps and an orbit of novel views are written. Ray draws, sample jitter and
+random backgrounds are functions of (seed, step).
 """
 
 from __future__ import annotations
@@ -29,20 +30,21 @@ import torch
 
 from nstr.core.config import option
 from nstr.core.errors import NstrError
-from nstr.core.metrics import psnr, ssim_gaussian
+from nstr.core.metrics import psnr, ssim
 from nstr.models.base import Field
 from nstr.render.cameras import orbit_poses, pixel_rays
 from nstr.render.compositing import BACKGROUNDS
 from nstr.signals.base import Signal, SignalConfig
 from nstr.signals.image.signal import parse_size
 from nstr.signals.registry import register_signal
+from nstr.signals.sampling import Resampler, step_seed
 from nstr.signals.scene.blender import Views, load_blender
 from nstr.signals.scene.make import make_scene
 from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
 from nstr.signals.scene.views import render_views
 
-#: Target columns: colour (0-2, over the scene's background), alpha, and 1 for evaluation rays / 0 for training.
-ALPHA_COLUMN, EVAL_COLUMN = 3, 4
+#: Training target columns: colour (0-2, over the scene's background), alpha.
+ALPHA_COLUMN = 3
 #: ``--model`` names on a scene and the radiance-field models they mean.
 SCENE_MODELS = {"nstr": "nerf-nstr", "hashgrid": "nerf-hashgrid", "triplane": "nerf-triplane",
                 "tensorf": "nerf-triplane"}
@@ -97,6 +99,7 @@ class Scene(Signal):
     """
 
     kind = "scene"
+    evaluates_training_samples = False  # scored on fixed val-view rays, trained on rays redrawn every step
     Config = SceneConfig
     description = "scene folders (transforms_train.json)"
 
@@ -119,12 +122,8 @@ class Scene(Signal):
         val = self.data.splits["val"]
         pick = torch.randint(val.images[..., 0].numel(), (eval_rays,), generator=torch.Generator().manual_seed(seed))
         eval_coords, eval_targets = _rays_at(val, pick)
-        self._eval_coords = eval_coords
-        self._eval_targets = torch.cat([eval_targets, torch.ones(len(pick), 1)], dim=1)
-        self._step: int | None = None
-        self._stream = seed
-        self._draw(0, seed)
-        self._step = None
+        self._eval_coords, self._eval_values = eval_coords, eval_targets[:, :3]
+        self.resampler = Resampler(self._draw, seed)  # new training rays every step
         self.load_seconds = time.perf_counter() - start
         self._cache: tuple[Any, dict[str, Any]] | None = None
 
@@ -144,25 +143,30 @@ class Scene(Signal):
         return SCENE_MODELS[name]
 
     # -- samples ---------------------------------------------------------------------------------------
-    def _draw(self, step: int, stream: int) -> None:
-        generator = torch.Generator().manual_seed((stream * 1_000_003 + step) % (1 << 63))
+    def _draw(self, generator: torch.Generator) -> None:
+        """``rays`` training rays at random pixels of the train views (``self.resampler`` calls this with a
+        generator seeded by (stream, step))."""
         pick = torch.randint(self.train_views.images[..., 0].numel(), (self.rays,), generator=generator)
-        coords, targets = _rays_at(self.train_views, pick)
-        self.coords = torch.cat([self._eval_coords, coords])
-        self._targets = torch.cat([self._eval_targets, torch.cat([targets, torch.zeros(self.rays, 1)], dim=1)])
-        self.values = self._targets[:, :3]  # colour over the scene's background: what evaluation scores
-        self._step, self._stream = step, stream
+        self.coords, self._targets = _rays_at(self.train_views, pick)
+        self.values = self._targets[:, :3]  # colour over the scene's background
 
     def before_step(self, step: int, generator: torch.Generator) -> bool:
-        if step == self._step:
-            return False
-        self._draw(step, generator.initial_seed() + self.seed)
-        return True
+        return self.resampler.before_step(step, generator)
 
     @property
     def training_targets(self) -> torch.Tensor:
-        """[N, 5]: colour (3) over the scene's background, alpha, and 1 for evaluation rays, 0 for training."""
+        """[N, 4]: colour (3) over the scene's background, alpha."""
         return self._targets
+
+    @property
+    def eval_coords(self) -> torch.Tensor:
+        """The fixed evaluation rays [eval_rays, 6] at random pixels of the val views."""
+        return self._eval_coords
+
+    @property
+    def eval_values(self) -> torch.Tensor:
+        """Colours [eval_rays, 3] of the evaluation rays over the scene's background."""
+        return self._eval_values
 
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Squared colour error over a random background per ray (Instant-NGP's trick: with one fixed
@@ -171,25 +175,21 @@ class Scene(Signal):
         if model.config.background != self.background:
             raise NstrError(f"the model composites over {model.config.background} but the scene's images are on "
                             f"{self.background}; build it with background='{self.background}' (Scene.model_defaults)")
-        train = y[:, EVAL_COLUMN] < 0.5
-        x, y = x[train], y[train]
-        step = self._step or 0
-        generator = torch.Generator().manual_seed((self._stream * 1_000_003 + step) * 7919 + 5)
+        stream, step = self.resampler.stream, self.resampler.period
+        generator = torch.Generator().manual_seed(step_seed(stream, step) * 7919 + 5)
         background = torch.rand(x.shape[0], 3, generator=generator)
         scene_background = BACKGROUNDS[self.background]
         target = y[:, :3] + (1.0 - y[:, ALPHA_COLUMN : ALPHA_COLUMN + 1]) * (background - scene_background)
-        pred = model.training_render(x, background, step=step, seed=self._stream)["rgb"]
+        pred = model.training_render(x, background, step=step, seed=stream)["rgb"]
         return {"task": torch.mean((pred - target) ** 2), **model.regularisers(x)}
 
     # -- evaluation ------------------------------------------------------------------------------------
     def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
-        """PSNR (peak 1) on the val-view evaluation rays when given every sample, else on the samples given."""
-        if len(pred) == len(self.coords):
-            pred, target = pred[: self.eval_rays], target[: self.eval_rays]
+        """PSNR (peak 1) of the colours on the rays given."""
         return psnr(pred.clamp(0, 1), target)
 
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:
-        return {"psnr_val_rays": self.psnr(pred, self.values), "rays_per_step": self.rays,
+        return {"psnr_val_rays": self.psnr(pred, self.eval_values), "rays_per_step": self.rays,
                 "load_seconds": self.load_seconds}
 
     def training_metrics(self, steps: int, seconds: float) -> dict[str, float]:
@@ -206,7 +206,7 @@ class Scene(Signal):
         seconds = time.perf_counter() - start
         truth = views.images.numpy()
         psnrs = [psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
-        ssims = [ssim_gaussian(images[k], truth[k]) for k in range(len(images))]
+        ssims = [ssim(images[k], truth[k], window="gaussian") for k in range(len(images))]
         metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), "psnr_views": psnrs,
                    "test_views": len(images), "render_seconds": seconds,
                    "render_rays_per_second": images[..., 0].size / seconds}

@@ -20,8 +20,8 @@ from nstr.signals.shape.mesh_io import Mesh
 #: Target columns: signed distance, surface normal (x, y, z; zero off the surface), kind.
 SDF, NORMAL, KIND = 0, slice(1, 4), 4
 TARGET_WIDTH = 5
-#: Kinds. EVAL marks held-fixed evaluation points that the losses skip.
-SURFACE, NEAR_FINE, NEAR_COARSE, UNIFORM, EVAL = 0, 1, 2, 3, -1
+#: Kinds.
+SURFACE, NEAR_FINE, NEAR_COARSE, UNIFORM = 0, 1, 2, 3
 #: Standard deviations of the near-surface noise, normalised units (the shape spans [-0.9, 0.9]); DeepSDF
 #: perturbs with variances 0.0025 and 0.00025 on a unit sphere, about these on our scale.
 NEAR_SIGMAS = {NEAR_FINE: 0.01, NEAR_COARSE: 0.05}

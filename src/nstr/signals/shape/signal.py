@@ -6,9 +6,9 @@ of samples is drawn once (``nstr.signals.shape.sampling``: surface points with n
 noise scales, uniform points, each with its exact signed distance from ``nstr.signals.shape.distance``); every
 ``resample_every`` steps the training samples are redrawn from it by tensor indexing.
 
-Sample layout: ``coords`` = [held-fixed evaluation points | current training samples]. The evaluation
-points are drawn apart from the pool, marked ``EVAL`` in the targets and skipped by the losses, so ``psnr``
-on them is a held-out number comparable between evaluations (the fit keeps the weights that maximise it).
+Samples: ``coords`` are the current training samples (redrawn by ``nstr.signals.sampling.Resampler``);
+``eval_coords`` are held-fixed evaluation points drawn apart from the pool, so ``psnr`` on them is a held-out
+number comparable between evaluations (the fit keeps the weights that maximise it, and refuses ``--holdout``).
 ``psnr`` is on distances clamped to +-0.1 (the band that decides the surface), peak-to-peak 0.2.
 
 Losses (``loss``): ``sdf``, DeepSDF's clamped L1 regression, or ``siren``, SIREN's point-cloud loss with
@@ -33,6 +33,7 @@ from nstr.core.errors import NstrError
 from nstr.models.base import Field
 from nstr.signals.base import Signal, SignalConfig
 from nstr.signals.registry import register_signal
+from nstr.signals.sampling import Resampler
 from nstr.signals.shape import losses
 from nstr.signals.shape.curvature import face_mean_curvature, gradient_curvature_correlation
 from nstr.signals.shape.extract import extract_mesh
@@ -40,9 +41,7 @@ from nstr.signals.shape.mesh_io import MESH_SUFFIXES, Mesh, Normalisation, load_
 from nstr.signals.shape.metrics import ShapeReference, iou
 from nstr.signals.shape.pictures import save_gradient_curvature, save_mesh_render, save_sdf_slices
 from nstr.signals.shape.sampling import (
-    EVAL,
     EVAL_MIXTURE,
-    KIND,
     MIXTURES,
     SamplePool,
     labelled_samples,
@@ -113,6 +112,7 @@ class SDF(Signal):
     """
 
     kind = "sdf"
+    evaluates_training_samples = False  # scored on held-fixed points apart from the redrawn training samples
     Config = SDFConfig
     description = f"mesh files ({' '.join(MESH_SUFFIXES)})"
     suffixes = MESH_SUFFIXES
@@ -133,34 +133,36 @@ class SDF(Signal):
         self.pool = SamplePool.build(self.mesh, pool, seed)
         points, targets = labelled_samples(self.mesh, split_counts(eval_samples, EVAL_MIXTURE),
                                            np.random.default_rng(seed + 1))
-        targets[:, KIND] = EVAL
         self._eval_coords = torch.from_numpy(points.astype(np.float32))
-        self._eval_targets = torch.from_numpy(targets.astype(np.float32))
+        self._eval_values = torch.from_numpy(targets[:, SDF_COLUMN : SDF_COLUMN + 1].astype(np.float32))
         self._counts = split_counts(samples, MIXTURES[loss])
-        self._period: int | None = None
-        self._draw(0, seed)
-        self._period = None  # the fit's first step redraws from the fit's own seed
+        self.resampler = Resampler(self._draw, seed, resample_every)
         self.load_seconds = time.perf_counter() - start
         self._reference = None
         self._curvature: np.ndarray | None = None
         self._cache: tuple[Any, dict[str, Any]] | None = None
 
     # -- samples ---------------------------------------------------------------------------------------
-    def _draw(self, period: int, stream: int) -> None:
-        """Training samples of ``period``: a pure function of (stream, period), so a resumed fit redraws alike."""
-        generator = torch.Generator().manual_seed((stream * 1_000_003 + period) % (1 << 63))
+    def _draw(self, generator: torch.Generator) -> None:
+        """``samples`` training samples from the pool, by kind as the loss's mixture (``self.resampler`` calls
+        this with a generator seeded by (stream, period))."""
         index = self.pool.draw(self._counts, generator)
-        self.coords = torch.cat([self._eval_coords, self.pool.points[index]])
-        self._targets = torch.cat([self._eval_targets, self.pool.targets[index]])
+        self.coords = self.pool.points[index]
+        self._targets = self.pool.targets[index]
         self.values = self._targets[:, SDF_COLUMN : SDF_COLUMN + 1]
-        self._period = period
 
     def before_step(self, step: int, generator: torch.Generator) -> bool:
-        period = step // self.resample_every
-        if period == self._period:
-            return False
-        self._draw(period, generator.initial_seed() + self.seed)
-        return True
+        return self.resampler.before_step(step, generator)
+
+    @property
+    def eval_coords(self) -> torch.Tensor:
+        """The held-fixed evaluation points [eval_samples, 3] (near the surface and in the box)."""
+        return self._eval_coords
+
+    @property
+    def eval_values(self) -> torch.Tensor:
+        """Exact signed distances [eval_samples, 1] at ``eval_coords``."""
+        return self._eval_values
 
     @property
     def training_targets(self) -> torch.Tensor:
@@ -168,24 +170,16 @@ class SDF(Signal):
         return self._targets
 
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        train = y[:, KIND] != EVAL
-        if not bool(train.all()):
-            if not bool(train.any()):  # a minibatch of evaluation points only: nothing to learn from
-                return {"task": model(x[:1]).sum() * 0.0}
-            x, y = x[train], y[train]
         return losses.loss_terms(self.loss, model, x, y)
 
     # -- evaluation ------------------------------------------------------------------------------------
     def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
-        """PSNR of the signed distance clamped to +-0.1 (peak-to-peak 0.2), on the held-fixed evaluation
-        points when given every sample (else on the samples given)."""
-        if len(pred) == len(self.coords):
-            pred, target = pred[: self.eval_samples], target[: self.eval_samples]
+        """PSNR of the signed distance clamped to +-0.1 (peak-to-peak 0.2) on the samples given."""
         error = (pred.clamp(-PSNR_CLAMP, PSNR_CLAMP) - target.clamp(-PSNR_CLAMP, PSNR_CLAMP)).double().pow(2).mean()
         return float(10 * torch.log10((2 * PSNR_CLAMP) ** 2 / error.clamp_min(1e-20)))
 
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:
-        return {"psnr": self.psnr(pred, self.values), "load_seconds": self.load_seconds}
+        return {"psnr": self.psnr(pred, self.eval_values), "load_seconds": self.load_seconds}
 
     @property
     def reference(self):

@@ -1,0 +1,24 @@
+"""``nstr viz RUN_DIR``: pictures of a fitted model's internals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nstr.core.errors import NstrError
+from nstr.inspect import write_pictures
+from nstr.signals import signal_class
+from nstr.train.runs import load
+
+
+@click.command("viz")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def viz_command(run_dir: Path) -> None:
+    """Write pictures of a fitted model's internals into RUN_DIR (NSTR: spectral field, flow, residual)."""
+    run = load(run_dir)
+    spec = run.config["signal"]
+    written = write_pictures(run.model, run.path, signal_class(spec["kind"]).spec_shape(spec))
+    if not written:
+        raise NstrError(f"model '{run.config['model']['name']}' has no internals to picture (try an nstr run)")
+    click.echo("wrote " + ", ".join(str(p) for p in written))
