@@ -261,6 +261,7 @@ def test_bad_files_give_one_line_errors(tmp_path, capsys):
 
 # -- fitting -----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_quality_floor_on_real_speech(speech):
     """NSTR (audio defaults, 39k parameters) on the 1.43 s voice clip, 200 steps: 19.2 dB SNR measured."""
     audio = Audio(speech)
@@ -270,6 +271,7 @@ def test_quality_floor_on_real_speech(speech):
     assert metrics["snr"] > 16.0 and metrics["spectral_convergence"] < 0.15 and metrics["psnr"] > 38.0
 
 
+@pytest.mark.slow
 def test_cli_fit_render_and_stereo(tmp_path, chime, capsys):
     """Fit the stereo chime from the command line, then render it at its own rate (the same samples as
     recon.wav, also when written in small blocks) and at 16 kHz (the same duration)."""

@@ -101,6 +101,7 @@ def test_bad_input_is_a_one_line_error(tmp_path, args, message):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_local_executor_in_process_and_pool_give_the_same_records(tmp_path, tiny_cells):
     assert len(tiny_cells) == 2
     serial = run_suite(tiny_cells, tmp_path / "serial", LocalExecutor(workers=1))
@@ -158,6 +159,7 @@ def _die_on_ffn(cell):
     return run_cell(cell)
 
 
+@pytest.mark.slow
 def test_a_dying_pool_worker_fails_its_cell_and_the_rest_completes(tmp_path, tiny_cells):
     executor = LocalExecutor(workers=2, task=_die_on_ffn)
     records = {r["cell_id"]: r for r in run_suite(tiny_cells, tmp_path, executor)}
@@ -166,6 +168,7 @@ def test_a_dying_pool_worker_fails_its_cell_and_the_rest_completes(tmp_path, tin
     assert ffn["status"] == "failed" and "worker process died" in ffn["error"]
 
 
+@pytest.mark.slow
 def test_ray_executor_runs_a_cell_like_the_local_one(tmp_path, tiny_cells):
     executor = make_executor("ray", workers=1)
     assert isinstance(executor, RayExecutor)
@@ -231,6 +234,7 @@ def test_report_has_tables_plots_and_a_claims_ledger(tmp_path):
     assert "not measured yet" in ledger["audio: SNR over SIREN"]
 
 
+@pytest.mark.slow
 def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     """`nstr bench --quick` then `nstr bench report`, with default paths, in a fresh folder."""
     monkeypatch.chdir(tmp_path)
@@ -311,6 +315,7 @@ def test_perf_command_rejects_bad_input(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_dinr_suite_matches_parameters_and_adds_noise():
     from nstr.bench.runner import load_cell_signal
     from nstr.bench.suites import DINR_PARAMS, expand

@@ -100,6 +100,7 @@ def test_bad_input_one_line_exit_2_no_run_dir(tmp_path, monkeypatch, capsys, arg
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_bad_file_through_real_process_has_no_traceback(tmp_path):
     (tmp_path / "fake.png").write_text("hello")
     proc = subprocess.run([sys.executable, "-m", "nstr.cli.main", "fit", "fake.png", "--steps", "2"],

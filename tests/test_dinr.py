@@ -264,6 +264,7 @@ def test_parameter_sizer_matches_budgets():
 # -- real fits ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_short_fit_on_camera_reaches_psnr_floor(one_thread):
     """Measured 46.6-47.6 dB over seeds 0-2 (150 full-batch steps, 1-4 s); floor 40 dB."""
     import nstr
@@ -277,6 +278,7 @@ def test_short_fit_on_camera_reaches_psnr_floor(one_thread):
     assert len(kes) == 3 and all(0 < ke < 1 for ke in kes)
 
 
+@pytest.mark.slow
 def test_cli_fit_logs_kinetic_energy(tmp_path, one_thread):
     from nstr.cli.main import main
 

@@ -21,6 +21,7 @@ def _siren(image, seed=0, hidden=64):
     return build_model("siren", image.in_dim, image.out_dim, hidden=hidden, layers=2)
 
 
+@pytest.mark.slow
 def test_siren_reaches_quality_floor_on_real_image(camera64):
     image = Image(camera64)
     result = nstr.fit(image, _siren(image), steps=300, lr=1e-3, quiet=True)
@@ -68,6 +69,7 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, camera64):
     assert not (out / "checkpoint.pt").exists()
 
 
+@pytest.mark.slow
 def test_compiled_step_matches_eager(camera64):
     image = Image(camera64)
     eager = nstr.fit(image, _siren(image), steps=5, batch_size=0, quiet=True)
@@ -161,3 +163,17 @@ def test_written_files_get_the_usual_permissions(tmp_path):
         assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_fit_creates_its_output_folder_and_never_overwrites_results(tmp_path, camera64):
+    """``fit(out=...)`` makes a missing folder (the README's first example), refuses one with results in it,
+    and replaces it only with ``overwrite=True``."""
+    image = Image(camera64[:16, :16])
+    out = tmp_path / "runs" / "camera-siren"
+    nstr.fit(image, _siren(image, hidden=8), steps=2, out=out, quiet=True)
+    first = (out / "metrics.json").read_bytes()
+    with pytest.raises(NstrError, match="already exists and is not empty"):
+        nstr.fit(image, _siren(image, hidden=8), steps=3, out=out, quiet=True)
+    assert (out / "metrics.json").read_bytes() == first  # the earlier results are untouched
+    again = nstr.fit(image, _siren(image, hidden=8), steps=3, out=out, overwrite=True, quiet=True)
+    assert again.metrics["steps"] == 3 and json.loads((out / "metrics.json").read_text())["steps"] == 3

@@ -205,6 +205,7 @@ def test_holdout_is_refused_for_scenes(scene_dir, tmp_path):
     assert not any(run.iterdir())  # refused before anything was written
 
 
+@pytest.mark.slow
 def test_short_fit_reaches_a_quality_floor(scene_dir, tmp_path):
     """A real fit: 32x32 views, 24 training cameras, 120 steps of 1024 rays; scored on unseen test views."""
     torch.manual_seed(0)
@@ -218,6 +219,7 @@ def test_short_fit_reaches_a_quality_floor(scene_dir, tmp_path):
     assert model.occupancy.occupied_fraction(model.step) < 0.6  # empty space has been found
 
 
+@pytest.mark.slow
 def test_cli_fit_render_and_info(scene_dir, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["fit", str(scene_dir), "--model", "nstr", "--steps", "8", "--rays", "256", "--eval-every", "4",
@@ -245,8 +247,8 @@ def test_cli_fit_render_and_info(scene_dir, tmp_path, capsys):
     (["--model", "siren"], "model 'siren' has no radiance-field form"),
     (["--sdf-loss", "siren"], "--sdf-loss applies to mesh files"),
     (["--background", "grey"], "'grey' is not one of 'white', 'black'"),
-    (["--holdout", "0.1"], "--holdout and --batch-size do not apply"),
-    (["--batch-size", "1024"], "--holdout and --batch-size do not apply"),
+    (["--holdout", "0.1"], "--holdout does not apply to scene signals"),
+    (["--batch-size", "1024"], "--batch-size does not apply"),
     (["--compile"], "--compile does not apply to scenes"),
     (["--test-views", "-1"], "test views and orbit frames >= 0"),
 ])
@@ -282,6 +284,7 @@ def test_cli_scene_make(tmp_path, capsys):
     assert main(["scene", "make", str(tmp_path / "s"), "--size", "16"]) == 2  # refuses a non-empty folder
 
 
+@pytest.mark.slow
 def test_resumed_scene_fit_matches_uninterrupted(scene_dir, tmp_path):
     """Ray draws, sample jitter, random backgrounds and occupancy updates are functions of the step, and the
     occupancy grid and step count are saved with the weights: a killed and resumed fit repeats exactly."""

@@ -128,6 +128,7 @@ def test_bad_options_are_rejected():
         build_model("nstr", 2, 1, grid_res=0)
 
 
+@pytest.mark.slow
 def test_pde_residual_falls_during_training(camera64):
     image = Image(camera64)
     torch.manual_seed(0)
@@ -138,6 +139,7 @@ def test_pde_residual_falls_during_training(camera64):
     assert result.metrics["psnr"] > 24.0
 
 
+@pytest.mark.slow
 def test_nstr_reaches_quality_floor_on_real_image(camera64):
     image = Image(camera64)
     torch.manual_seed(0)
@@ -146,6 +148,7 @@ def test_nstr_reaches_quality_floor_on_real_image(camera64):
     assert result.metrics["psnr"] > 30.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sweep", [15.0, -15.0], ids=["rising", "falling"])
 def test_local_frequency_tracks_a_chirp(sweep):
     """Proposition 1 on the paper's model: after a short fit of a linear chirp, the local-frequency estimate

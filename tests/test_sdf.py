@@ -14,8 +14,9 @@ from nstr.cli.main import main
 from nstr.core.errors import NstrError
 from nstr.models import MODELS, build_model
 from nstr.models.base import Field
-from nstr.signals import SDF, load_signal
+from nstr.signals import SDF, load_signal, signal_kind
 from nstr.signals.shape import losses
+from nstr.signals.shape.builtin import builtin_shape_path
 from nstr.signals.shape.distance import signed_distance
 from nstr.signals.shape.extract import extract_mesh
 from nstr.signals.shape.mesh_io import Mesh, Normalisation, load_mesh, validate_mesh
@@ -24,7 +25,7 @@ from nstr.signals.shape.sampling import KIND, NORMAL, SURFACE, UNIFORM, surface_
 from nstr.train.fit import fit
 from nstr.train.runs import prepare_run_dir
 
-FANDISK = "../shared/data/meshes/fandisk.off"
+PART = "part"  # the built-in machined part (nstr.signals.shape.builtin): flat faces, sharp creases
 SMALL = {"pool": 20_000, "eval_samples": 2000, "resolution": 48, "metric_samples": 20_000}
 
 
@@ -250,12 +251,12 @@ def test_losses_match_hand_computation():
 
 # -- the signal --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def fandisk():
-    return load_signal(FANDISK, samples=2048, **SMALL)
+def part():
+    return load_signal(PART, samples=2048, **SMALL)
 
 
-def test_samples_resample_by_index_and_evaluation_points_stay_fixed(fandisk):
-    s = fandisk
+def test_samples_resample_by_index_and_evaluation_points_stay_fixed(part):
+    s = part
     assert isinstance(s, SDF) and s.in_dim == 3 and s.out_dim == 1 and not s.evaluates_training_samples
     assert len(s) == 2048 and s.training_targets.shape == (2048, 5) and s.values.shape == (2048, 1)
     assert s.eval_coords.shape == (2000, 3) and s.eval_values.shape == (2000, 1)
@@ -284,32 +285,34 @@ def test_samples_resample_by_index_and_evaluation_points_stay_fixed(fandisk):
     assert np.allclose(d, s.values[off, 0].double().numpy(), atol=1e-6)
 
 
-def test_quality_floor_on_fandisk(fandisk, tmp_path):
+@pytest.mark.slow
+def test_quality_floor_on_part(part, tmp_path):
     """A small hash grid fitted for 150 steps recovers the CAD part: a floor on every shape metric."""
     torch.manual_seed(0)
     model = build_model("hashgrid", 3, 1, levels=8, log2_table=13, base_res=8, max_res=96, hidden=32)
-    result = fit(fandisk, model, steps=150, eval_every=50, quiet=True, out=tmp_path)
+    result = fit(part, model, steps=150, eval_every=50, quiet=True, out=tmp_path)
     m = result.metrics
     # chamfer's floor from sampling alone is about 3.6e-3 at 20k samples; chamfer_p2s has none
     assert m["chamfer"] < 6e-3 and m["chamfer_p2s"] < 2e-3, m
     assert m["normal_consistency"] > 0.93 and m["iou"] > 0.95 and m["fscore"] > 0.97, m
     assert m["mesh_faces"] > 1000 and m["psnr"] > 30
     # psnr is scored on the held-fixed evaluation points, and on nothing else
-    assert m["psnr"] == fandisk.psnr(model.predict(fandisk.eval_coords), fandisk.eval_values)
+    assert m["psnr"] == part.psnr(model.predict(part.eval_coords), part.eval_values)
     for name in ("mesh.ply", "mesh.png", "sdf_slices.png", "curve.png", "metrics.json", "model.safetensors"):
         assert (tmp_path / name).is_file(), name
-    written = load_mesh(tmp_path / "mesh.ply")  # in the file's own units: fandisk spans about [-1.8, 1.8]
-    original = load_mesh(FANDISK)
+    written = load_mesh(tmp_path / "mesh.ply")  # in the file's own units: the part is 40 mm across
+    original = load_mesh(builtin_shape_path(PART))
+    assert original.diagonal() > 40
     assert np.allclose(written.bounds(), original.bounds(), atol=0.05 * original.diagonal())
 
 
-def test_holdout_is_refused_before_anything_is_written(fandisk, tmp_path):
+def test_holdout_is_refused_before_anything_is_written(part, tmp_path):
     """An SDF is scored on evaluation points drawn apart from its redrawn training samples: a random hold-out of
     the samples would score a mix of training and evaluation points. The fit refuses it in one line."""
     model = build_model("hashgrid", 3, 1, levels=2, log2_table=10, base_res=4, max_res=16, hidden=8)
     run = prepare_run_dir(tmp_path / "run", overwrite=False)
     with pytest.raises(NstrError, match="--holdout does not apply to sdf signals") as error:
-        fit(fandisk, model, steps=2, holdout=0.1, out=run, quiet=True)
+        fit(part, model, steps=2, holdout=0.1, out=run, quiet=True)
     assert "\n" not in str(error.value)
     assert not any(run.iterdir())  # refused before anything was written
 
@@ -333,13 +336,14 @@ def test_point_cloud_loss_fit_lowers_its_terms(tmp_path):
     assert np.isfinite(result.metrics["iou"]) and "chamfer" in result.metrics  # scored, though 150 steps are few
 
 
+@pytest.mark.slow
 def test_interrupted_fit_resumes_to_the_same_numbers(tmp_path):
     """Redraws are a function of (seed, step), so a resumed fit sees the same samples as an unbroken one."""
     from nstr.train.fit import resume
     from nstr.train.runs import prepare_run_dir
 
     def run(out, stop_at):
-        shape = load_signal(FANDISK, samples=1024, resample_every=3, **{**SMALL, "resolution": 32,
+        shape = load_signal(PART, samples=1024, resample_every=3, **{**SMALL, "resolution": 32,
                                                                         "metric_samples": 5000})
         torch.manual_seed(0)
         model = build_model("hashgrid", 3, 1, levels=6, log2_table=12, base_res=4, max_res=64, hidden=16)
@@ -362,6 +366,7 @@ def test_interrupted_fit_resumes_to_the_same_numbers(tmp_path):
 
 
 # -- command line ------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_fits_a_mesh_and_renders_it_in_original_units(tmp_path, capsys):
     tm = trimesh.creation.icosphere(subdivisions=3, radius=2.0)
     tm.apply_translation((3.0, 0.0, -1.0))
@@ -416,7 +421,27 @@ def test_bad_meshes_are_one_line_errors(tmp_path, capsys, name, message):
 def test_bad_options_are_one_line_errors(tmp_path, capsys):
     assert main(["fit", "camera", "--sdf-loss", "siren", "--out", str(tmp_path / "r")]) == 2
     assert "applies to mesh files" in capsys.readouterr().err
-    assert main(["fit", FANDISK, "--samples", "10", "--out", str(tmp_path / "r")]) == 2
+    assert main(["fit", PART, "--samples", "10", "--out", str(tmp_path / "r")]) == 2
     assert "--samples must be at least 64" in capsys.readouterr().err
     with pytest.raises(NstrError, match="--resize applies to images"):
-        SDF(FANDISK, resize=(4, 4))
+        SDF(PART, resize=(4, 4))
+
+
+def test_builtin_part_is_a_watertight_shape_loaded_by_name(tmp_path):
+    """``part`` needs no file: signal_kind picks the SDF by name, and a run's spec rebuilds it by name."""
+    assert signal_kind("part") is SDF
+    mesh = trimesh.load(builtin_shape_path("part"))
+    assert mesh.is_watertight and len(mesh.split(only_watertight=True)) == 2  # the ring and the pillar
+    assert np.allclose(mesh.extents, (40.0, 40.0, 24.0), atol=1e-6)  # millimetres
+    shape = SDF("part", samples=256, pool=2000, eval_samples=200, resolution=24, metric_samples=2000)
+    spec = json.loads(json.dumps(shape.spec(tmp_path)))
+    assert spec["source"] == "part"
+    assert torch.equal(load_signal(spec, tmp_path).eval_values, shape.eval_values)
+
+
+def test_cli_refuses_holdout_on_a_mesh_and_leaves_no_run_directory(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["fit", "part", "--holdout", "0.1", "--steps", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--holdout does not apply to sdf signals" in err[0]
+    assert not out.exists()

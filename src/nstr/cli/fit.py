@@ -23,7 +23,7 @@ from nstr.models import MODELS, build_model, model_class
 from nstr.signals import SIGNAL_KINDS, Signal, signal_kind
 from nstr.train.fit import FitSettings, fit
 from nstr.train.fit import resume as resume_run
-from nstr.train.runs import default_run_dir, prepare_run_dir
+from nstr.train.runs import check_run_dir, default_run_dir
 
 DEFAULT_MODEL = "nstr"
 DEFAULT_BATCH = 1 << 16
@@ -206,6 +206,7 @@ def fit_command(**values: Any) -> None:
     settings = _settings(values, plan.kind)
     if values["fresh"] is not None:
         parse_spec(values["fresh"])  # syntax errors before any loading
+    out = check_run_dir(values["out"] or default_run_dir(plan.signal, plan.model), values["overwrite"])
     data = plan.kind(plan.signal, plan.kind.Config(**kind_options))
     extra = {}
     if values["fresh"] is not None:
@@ -214,10 +215,9 @@ def fit_command(**values: Any) -> None:
         model_options[param] = value
     torch.manual_seed(settings.seed)
     model = build_model(plan.model, data.in_dim, data.out_dim, **{**data.model_defaults(plan.model), **model_options})
-    out = prepare_run_dir(values["out"] or default_run_dir(plan.signal, plan.model), values["overwrite"])
     if not quiet:
         click.echo(f"fitting {plan.model} ({model.num_params():,} parameters) to {plan.signal} -> {out}", err=True)
-    result = fit(data, model, settings, out=out, quiet=quiet, extra_config=extra)
+    result = fit(data, model, settings, out=out, overwrite=values["overwrite"], quiet=quiet, extra_config=extra)
     write_pictures(result.model, out, data.shape)  # the model's internals (NSTR's spectral field), if it has any
     report(result)
 
@@ -230,10 +230,12 @@ def _settings(values: dict[str, Any], kind: type[Signal]) -> FitSettings:
                            holdout=values["holdout"], eval_every=values["eval_every"], schedule=values["schedule"],
                            checkpoint_every=values["checkpoint_every"], compile=values["compile"])
     settings.validate()
+    if settings.holdout and not kind.evaluates_training_samples:
+        raise NstrError(f"--holdout does not apply to {kind.kind} signals: they are scored on evaluation "
+                        "samples kept apart from the samples they train on")
     if kind.kind == "scene":
-        if settings.holdout or settings.batch_size != DEFAULT_BATCH:
-            raise NstrError("a scene holds out its val and test views and draws --rays rays per step; "
-                            "--holdout and --batch-size do not apply")
+        if settings.batch_size != DEFAULT_BATCH:
+            raise NstrError("a scene draws --rays rays per step; --batch-size does not apply")
         if settings.compile:
             raise NstrError("--compile does not apply to scenes: the samples kept per ray change every step")
         settings = replace(settings, batch_size=0)  # the step's rays and the evaluation rays, all at once

@@ -36,14 +36,20 @@ def default_run_dir(signal_name: str, model_name: str, root: Path = Path("runs")
     return candidate
 
 
-def prepare_run_dir(out: Path, overwrite: bool) -> Path:
-    """Create ``out``; refuse to touch an existing non-empty folder unless ``overwrite`` is set."""
+def check_run_dir(out: Path, overwrite: bool) -> Path:
+    """Refuse, before any work, an ``out`` that is a file or a folder with results in it (unless ``overwrite``)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NstrError(f"--out '{out}' exists and is a file; choose a folder name")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise NstrError(f"'{out}' already exists and is not empty; choose another --out or pass --overwrite")
+    return out
+
+
+def prepare_run_dir(out: Path, overwrite: bool) -> Path:
+    """Create ``out``; refuse to touch an existing non-empty folder unless ``overwrite`` is set."""
+    out = check_run_dir(out, overwrite)
     if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise NstrError(f"'{out}' already exists and is not empty; choose another --out or pass --overwrite")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     return out

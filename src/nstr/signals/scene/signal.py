@@ -19,7 +19,6 @@ random backgrounds are functions of (seed, step).
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 
 from nstr.core.config import option
 from nstr.core.errors import NstrError
+from nstr.core.io import cache_dir
 from nstr.core.metrics import psnr, ssim
 from nstr.models.base import Field
 from nstr.render.cameras import orbit_poses, pixel_rays
@@ -55,9 +55,8 @@ BUILTIN_SCENES = {"analytic": {"size": 100, "train": 100, "val": 10, "test": 20,
 
 def builtin_scene_dir(name: str) -> Path:
     """The folder of a built-in scene, generated on first use under $NSTR_CACHE (default ~/.cache/nstr)."""
-
     settings = BUILTIN_SCENES[name]
-    cache = Path(os.environ.get("NSTR_CACHE") or Path.home() / ".cache" / "nstr")
+    cache = cache_dir()
     label = "-".join(f"{k}{v}" for k, v in settings.items())
     folder = cache / "scenes" / f"{name}-{label}"
     if not (folder / "transforms_test.json").exists():

@@ -35,6 +35,7 @@ from nstr.signals.base import Signal, SignalConfig
 from nstr.signals.registry import register_signal
 from nstr.signals.sampling import Resampler
 from nstr.signals.shape import losses
+from nstr.signals.shape.builtin import BUILTIN_SHAPES, builtin_shape_path
 from nstr.signals.shape.curvature import face_mean_curvature, gradient_curvature_correlation
 from nstr.signals.shape.extract import extract_mesh
 from nstr.signals.shape.mesh_io import MESH_SUFFIXES, Mesh, Normalisation, load_mesh, save_mesh
@@ -103,7 +104,8 @@ class SDFConfig(SignalConfig):
 class SDF(Signal):
     """A 3-D shape given as a triangle mesh, fitted as a signed distance field (negative inside).
 
-    ``SDF("bunny.off", loss="siren", samples=4096, resample_every=1)``. Options: ``loss`` ("sdf" or
+    ``SDF("bunny.off", loss="siren", samples=4096, resample_every=1)``, or ``SDF("part")``, the built-in
+    machined part (``nstr.signals.shape.builtin``). Options: ``loss`` ("sdf" or
     "siren"), ``samples`` (training samples at a time: the batch at full batch), ``resample_every``
     (steps between redraws), ``pool`` (samples drawn at load), ``eval_samples`` (held-fixed evaluation
     points), ``resolution`` (marching-cubes samples per axis at the end of a fit), ``seed`` (the pool and
@@ -117,6 +119,11 @@ class SDF(Signal):
     description = f"mesh files ({' '.join(MESH_SUFFIXES)})"
     suffixes = MESH_SUFFIXES
 
+    @classmethod
+    def accepts(cls, source: str) -> bool:
+        """A mesh file, or the name of a built-in shape (``part``)."""
+        return str(source) in BUILTIN_SHAPES or super().accepts(source)
+
     def __init__(self, source: str | Path, config: SDFConfig | None = None, *, resize: Any = None, **options: Any):
         if resize is not None:
             raise NstrError("--resize applies to images; a mesh is normalised into [-1, 1]^3 by itself")
@@ -127,7 +134,7 @@ class SDF(Signal):
         self.pool_size, self.eval_samples, self.resolution, self.seed = pool, eval_samples, resolution, seed
         self.metric_samples = metric_samples
         start = time.perf_counter()
-        original = load_mesh(self.source)
+        original = load_mesh(builtin_shape_path(self.source) if self.source in BUILTIN_SHAPES else self.source)
         self.transform = Normalisation.fit(original)
         self.mesh = Mesh(self.transform.to_unit(original.vertices), original.faces)
         self.pool = SamplePool.build(self.mesh, pool, seed)
@@ -251,7 +258,7 @@ class SDF(Signal):
     @classmethod
     def from_spec(cls, spec: dict[str, Any], run_dir: Path | None) -> SDF:
         path = spec["source"]
-        if run_dir is not None and not Path(path).is_absolute():
+        if run_dir is not None and path not in BUILTIN_SHAPES and not Path(path).is_absolute():
             path = str(Path(run_dir) / path)
         signal = cls(path, cls.config_from_spec(spec))
         saved = Normalisation.from_dict(spec["transform"])
@@ -261,7 +268,8 @@ class SDF(Signal):
         return signal
 
     def spec(self, run_dir: Path | None = None) -> dict[str, Any]:
-        return {"kind": self.kind, "source": str(Path(self.source).resolve()), **self.config.to_dict(),
+        source = self.source if self.source in BUILTIN_SHAPES else str(Path(self.source).resolve())
+        return {"kind": self.kind, "source": source, **self.config.to_dict(),
                 "transform": self.transform.to_dict()}
 
     def model_defaults(self, model_name: str) -> dict[str, Any]:
