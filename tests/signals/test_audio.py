@@ -28,7 +28,7 @@ from nstr.signals.audio.pictures import spectrogram_db
 from nstr.signals.audio.signal import Audio, Chirp, time_coords
 from nstr.train.fit import fit
 
-DATA = Path(__file__).parent / "data"  # committed copies, origin and licence in data/README.md
+DATA = Path(__file__).parents[1] / "data"  # committed copies, origin and licence in data/README.md
 
 
 def _clip(name: str) -> Path:

@@ -137,7 +137,7 @@ def test_fit_with_noise_scores_the_clean_image(tmp_path):
     assert metrics["psnr"] > metrics["psnr_noisy_target"]  # the noise adds its variance to the error
     config = json.loads((out / "config.json").read_text())
     assert config["signal"]["noise"] == 0.2
-    speech = Path(__file__).parent / "data" / "speech_front_center.wav"
+    speech = Path(__file__).parents[1] / "data" / "speech_front_center.wav"
     assert main(["fit", str(speech), "--noise", "0.1", "--steps", "1", "--out", str(tmp_path / "audio")]) == 2
     assert not (tmp_path / "audio").exists()
 
