@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import torch
 
+from nstr.signals.base import Signal
+
 
 def step_seed(stream: int, step: int) -> int:
     """The seed of ``step`` in ``stream`` (a 63-bit integer, distinct for every step of small streams)."""
@@ -43,3 +45,33 @@ class Resampler:
         self.draw(torch.Generator().manual_seed(step_seed(stream, period)))
         self.stream, self.period = stream, period
         return True
+
+
+class ResampledSignal(Signal):
+    """A signal that trains on samples redrawn by a ``Resampler`` and is scored on a fixed evaluation set kept
+    apart from them (so a random hold-out of the training samples means nothing: ``--holdout`` is refused).
+
+    A subclass sets ``self.resampler`` (whose draw fills ``coords``, ``values`` and ``_targets``) and the fixed
+    ``_eval_coords`` / ``_eval_values``.
+    """
+
+    evaluates_training_samples = False
+    resampler: Resampler
+    _targets: torch.Tensor
+    _eval_coords: torch.Tensor
+    _eval_values: torch.Tensor
+
+    def before_step(self, step: int, generator: torch.Generator) -> bool:
+        return self.resampler.before_step(step, generator)
+
+    @property
+    def training_targets(self) -> torch.Tensor:
+        return self._targets
+
+    @property
+    def eval_coords(self) -> torch.Tensor:
+        return self._eval_coords
+
+    @property
+    def eval_values(self) -> torch.Tensor:
+        return self._eval_values

@@ -34,10 +34,10 @@ from nstr.core.metrics import psnr, ssim
 from nstr.models.base import Field
 from nstr.render.cameras import orbit_poses, pixel_rays
 from nstr.render.compositing import BACKGROUNDS
-from nstr.signals.base import Signal, SignalConfig
+from nstr.signals.base import SignalConfig
 from nstr.signals.image.signal import parse_size
 from nstr.signals.registry import register_signal
-from nstr.signals.sampling import Resampler, step_seed
+from nstr.signals.sampling import ResampledSignal, Resampler, step_seed
 from nstr.signals.scene.blender import Views, load_blender
 from nstr.signals.scene.make import make_scene
 from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
@@ -86,7 +86,7 @@ class SceneConfig(SignalConfig):
 
 
 @register_signal
-class Scene(Signal):
+class Scene(ResampledSignal):
     """A Blender-format scene fitted as a radiance field, scored on its test views.
 
     ``Scene("lego", downscale=2, background="white", rays=4096)``; ``Scene("analytic")`` is the built-in
@@ -95,10 +95,12 @@ class Scene(Signal):
     rays scored during training), ``test_views`` (how many test views to score and write; 0 = all),
     ``orbit_frames`` (frames of the novel-view orbit; 0 = none), ``seed`` (the evaluation rays; the fit's
     seed varies the training draws).
+
+    Training targets [N, 4]: colour over the scene's background (3) and alpha of rays redrawn every step;
+    evaluation: fixed rays at random pixels of the val views and their colours.
     """
 
     kind = "scene"
-    evaluates_training_samples = False  # scored on fixed val-view rays, trained on rays redrawn every step
     Config = SceneConfig
     description = "scene folders (transforms_train.json)"
 
@@ -148,24 +150,6 @@ class Scene(Signal):
         pick = torch.randint(self.train_views.images[..., 0].numel(), (self.rays,), generator=generator)
         self.coords, self._targets = _rays_at(self.train_views, pick)
         self.values = self._targets[:, :3]  # colour over the scene's background
-
-    def before_step(self, step: int, generator: torch.Generator) -> bool:
-        return self.resampler.before_step(step, generator)
-
-    @property
-    def training_targets(self) -> torch.Tensor:
-        """[N, 4]: colour (3) over the scene's background, alpha."""
-        return self._targets
-
-    @property
-    def eval_coords(self) -> torch.Tensor:
-        """The fixed evaluation rays [eval_rays, 6] at random pixels of the val views."""
-        return self._eval_coords
-
-    @property
-    def eval_values(self) -> torch.Tensor:
-        """Colours [eval_rays, 3] of the evaluation rays over the scene's background."""
-        return self._eval_values
 
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Squared colour error over a random background per ray (Instant-NGP's trick: with one fixed

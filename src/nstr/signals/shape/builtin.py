@@ -17,7 +17,6 @@ import trimesh.exchange.off
 
 from nstr.core.io import cache_dir, write_atomic
 
-
 #: The part is modelled on a ring 2 units across and written in millimetres: 40 mm across, 24 mm tall.
 MILLIMETRES = 20.0
 

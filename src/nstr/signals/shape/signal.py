@@ -31,9 +31,9 @@ import torch
 from nstr.core.config import option
 from nstr.core.errors import NstrError
 from nstr.models.base import Field
-from nstr.signals.base import Signal, SignalConfig
+from nstr.signals.base import SignalConfig
 from nstr.signals.registry import register_signal
-from nstr.signals.sampling import Resampler
+from nstr.signals.sampling import ResampledSignal, Resampler
 from nstr.signals.shape import losses
 from nstr.signals.shape.builtin import BUILTIN_SHAPES, builtin_shape_path
 from nstr.signals.shape.curvature import face_mean_curvature, gradient_curvature_correlation
@@ -101,7 +101,7 @@ class SDFConfig(SignalConfig):
 
 
 @register_signal
-class SDF(Signal):
+class SDF(ResampledSignal):
     """A 3-D shape given as a triangle mesh, fitted as a signed distance field (negative inside).
 
     ``SDF("bunny.off", loss="siren", samples=4096, resample_every=1)``, or ``SDF("part")``, the built-in
@@ -111,10 +111,12 @@ class SDF(Signal):
     points), ``resolution`` (marching-cubes samples per axis at the end of a fit), ``seed`` (the pool and
     evaluation points; the fit's seed varies the redraws), ``metric_samples`` (surface and volume samples
     of the shape metrics; 100k as defined in ``nstr.signals.shape.metrics``).
+
+    Training targets [N, 5]: signed distance, surface normal (3), kind (``nstr.signals.shape.sampling``);
+    evaluation: held-fixed points near the surface and in the box with their exact signed distances.
     """
 
     kind = "sdf"
-    evaluates_training_samples = False  # scored on held-fixed points apart from the redrawn training samples
     Config = SDFConfig
     description = f"mesh files ({' '.join(MESH_SUFFIXES)})"
     suffixes = MESH_SUFFIXES
@@ -157,24 +159,6 @@ class SDF(Signal):
         self.coords = self.pool.points[index]
         self._targets = self.pool.targets[index]
         self.values = self._targets[:, SDF_COLUMN : SDF_COLUMN + 1]
-
-    def before_step(self, step: int, generator: torch.Generator) -> bool:
-        return self.resampler.before_step(step, generator)
-
-    @property
-    def eval_coords(self) -> torch.Tensor:
-        """The held-fixed evaluation points [eval_samples, 3] (near the surface and in the box)."""
-        return self._eval_coords
-
-    @property
-    def eval_values(self) -> torch.Tensor:
-        """Exact signed distances [eval_samples, 1] at ``eval_coords``."""
-        return self._eval_values
-
-    @property
-    def training_targets(self) -> torch.Tensor:
-        """[N, 5]: signed distance, surface normal (3), kind (``nstr.signals.shape.sampling``)."""
-        return self._targets
 
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         return losses.loss_terms(self.loss, model, x, y)
