@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from nstr.bench.sizing import budget_label
 from nstr.bench.summary import Record, groups, mean_spread, ok
+from nstr.core.lazy import lazy_import
 from nstr.core.plotting import save_figure, subplots
+
+ticker = lazy_import("matplotlib.ticker")
 
 MAX_PANELS = 6
 
@@ -58,9 +60,9 @@ def _params_axis(ax, params: list[int]) -> None:
 
     ax.set_xscale("log")
     ax.set_xlim(min(params) / 1.6, max(params) * 1.6)
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: budget_label(int(round(value)))))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: budget_label(int(round(value)))))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def psnr_params_plot(suite: str, records: list[Record], path: Path) -> Path | None:

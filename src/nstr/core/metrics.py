@@ -6,7 +6,11 @@ import math
 
 import numpy as np
 import torch
-from skimage.metrics import structural_similarity
+
+from nstr.core.lazy import lazy_import
+
+skimage_metrics = lazy_import("skimage.metrics")
+
 
 #: Elements per block of the PSNR's squared-error sum: a long signal (audio) needs no full-size temporaries.
 PSNR_BLOCK = 1 << 18
@@ -50,12 +54,13 @@ def ssim(pred: np.ndarray, target: np.ndarray, window: str = "uniform") -> float
     if window == "gaussian":
         if min(pred.shape[:2]) < 11:
             return float("nan")
-        return float(structural_similarity(pred, target, data_range=1.0, channel_axis=2, gaussian_weights=True,
-                                           sigma=1.5, use_sample_covariance=False))
+        return float(skimage_metrics.structural_similarity(pred, target, data_range=1.0, channel_axis=2,
+                                                           gaussian_weights=True, sigma=1.5,
+                                                           use_sample_covariance=False))
     if window != "uniform":
         raise ValueError(f"window must be one of {', '.join(SSIM_WINDOWS)}, got '{window}'")
     side = min(pred.shape[:2])
     win = min(7, side if side % 2 else side - 1)
     if win < 3:
         return float("nan")
-    return float(structural_similarity(pred, target, data_range=1.0, channel_axis=2, win_size=win))
+    return float(skimage_metrics.structural_similarity(pred, target, data_range=1.0, channel_axis=2, win_size=win))

@@ -10,26 +10,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from nstr.core.io import write_atomic
+from nstr.core.lazy import lazy_import
 from nstr.core.png import encode_png
+
+mpl_figure = lazy_import("matplotlib.figure")  # loaded when the first picture is drawn (0.4 s)
 
 #: Keywords of ``subplots`` that belong to the figure rather than its grid of axes.
 FIGURE_OPTIONS = ("constrained_layout", "layout", "dpi", "facecolor")
 
 
-def subplots(*args: Any, figsize: tuple[float, float] | None = None, **kwargs: Any) -> tuple[Figure, Any]:
+def subplots(*args: Any, figsize: tuple[float, float] | None = None, **kwargs: Any) -> tuple[mpl_figure.Figure, Any]:
     """A figure and its axes, as ``pyplot.subplots`` but without pyplot: no global figure registry and no
     backend to choose, so nothing needs closing and nothing depends on a display."""
     figure_options = {k: kwargs.pop(k) for k in FIGURE_OPTIONS if k in kwargs}
-    fig = Figure(figsize=figsize, **figure_options)
+    fig = mpl_figure.Figure(figsize=figsize, **figure_options)
     return fig, fig.subplots(*args, **kwargs)
 
 
-def figure(figsize: tuple[float, float] | None = None, **options: Any) -> Figure:
+def figure(figsize: tuple[float, float] | None = None, **options: Any) -> mpl_figure.Figure:
     """An empty figure (see ``subplots``); ``options`` are ``Figure``'s (``constrained_layout``...)."""
-    return Figure(figsize=figsize, **options)
+    return mpl_figure.Figure(figsize=figsize, **options)
 
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:

@@ -26,7 +26,11 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.stats import wasserstein_distance
+
+from nstr.core.lazy import lazy_import
+
+scipy_stats = lazy_import("scipy.stats")  # loaded on first use (0.2 s)
+
 
 #: Largest side of the square (cube) the signal is resized to before the DFT, as the official code.
 MAX_SIDE = 1024
@@ -167,6 +171,6 @@ def spectral_distance(u: Sequence[float] | np.ndarray | torch.Tensor,
     if u.ndim != 1 or u.shape != v.shape:
         raise ValueError(f"spectra must be 1-D with the same length, got {u.shape} and {v.shape}")
     index = np.arange(len(u))
-    return float(wasserstein_distance(index, index, u_weights=u, v_weights=v))
+    return float(scipy_stats.wasserstein_distance(index, index, u_weights=u, v_weights=v))
 
 

@@ -26,9 +26,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
-from torchdiffeq import odeint
 
 from nstr.core.errors import NstrError
+from nstr.core.lazy import lazy_import
+
+torchdiffeq = lazy_import("torchdiffeq")  # loaded on first use: it imports scipy.integrate (0.4 s)
 
 #: Fixed-step methods of ``odeint_fixed``; ``ADAPTIVE`` goes through torchdiffeq.
 FIXED_METHODS = ("euler", "rk4")
@@ -103,7 +105,7 @@ def odeint_adaptive(f: VectorField, y0: torch.Tensor, t0: float, t1: float, rtol
     times = torch.tensor([t0, t1], dtype=y0.dtype, device=y0.device)
     energy0 = y0.new_zeros(1)
     try:
-        ys, energies = odeint(augmented, (y0, energy0), times, rtol=rtol, atol=atol, method=ADAPTIVE,
+        ys, energies = torchdiffeq.odeint(augmented, (y0, energy0), times, rtol=rtol, atol=atol, method=ADAPTIVE,
                               options={"max_num_steps": max_steps})
     except AssertionError as exc:
         if "max_num_steps" not in str(exc):

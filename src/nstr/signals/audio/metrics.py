@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import ShortTimeFFT
-from scipy.signal.windows import hann
 
 from nstr.core.errors import NstrError
+from nstr.core.lazy import lazy_import
+
+scipy_signal = lazy_import("scipy.signal")  # loaded on first use (0.4 s)
 
 #: STFT window length in samples (about 21-23 ms at 44.1-48 kHz, the usual choice for speech and music).
 STFT_WINDOW = 1024
@@ -75,7 +76,8 @@ def stft_transform(n: int, window: int = STFT_WINDOW):
     if n < 2:
         raise NstrError(f"a spectrum needs at least 2 samples, got {n}")
     length = min(window, 2 * (n // 2))
-    return ShortTimeFFT(hann(length, sym=False), hop=max(1, length // 4), fs=1.0, mfft=length)
+    window_values = scipy_signal.windows.hann(length, sym=False)
+    return scipy_signal.ShortTimeFFT(window_values, hop=max(1, length // 4), fs=1.0, mfft=length)
 
 
 def stft_magnitude_blocks(*waveforms: np.ndarray, window: int = STFT_WINDOW, frames: int = FRAMES_PER_BLOCK):

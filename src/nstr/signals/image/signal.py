@@ -15,13 +15,12 @@ from typing import Any
 
 import imageio.v3 as iio
 import numpy as np
-import skimage.data
 import torch
-from skimage.transform import resize as sk_resize
 
 from nstr.core.config import option
 from nstr.core.errors import NstrError
 from nstr.core.io import write_atomic
+from nstr.core.lazy import lazy_import
 from nstr.core.metrics import psnr, ssim
 from nstr.core.plotting import save_png
 from nstr.core.png import decode_png
@@ -29,6 +28,9 @@ from nstr.models.base import Field
 from nstr.signals.base import Signal, SignalConfig
 from nstr.signals.image.pictures import save_error_map
 from nstr.signals.registry import register_signal
+
+skimage_data = lazy_import("skimage.data")  # the built-in photographs
+skimage_transform = lazy_import("skimage.transform")  # loaded on first use (0.35 s)
 
 # scikit-image photographs that ship inside the package (no download).
 BUILTIN_IMAGES = (
@@ -98,7 +100,7 @@ def parse_size(text: str) -> tuple[int, int]:
 def _read_array(source: str) -> np.ndarray:
     """Read pixels from a built-in name or a file, with one-line errors for every way a file is bad."""
     if source in BUILTIN_IMAGES:
-        return np.asarray(getattr(skimage.data, source)())
+        return np.asarray(getattr(skimage_data, source)())
     path = Path(source)
     if not path.exists():
         hint = f"; built-in images: {', '.join(BUILTIN_IMAGES[:6])}, ..." if "/" not in source else ""
@@ -196,7 +198,7 @@ class Image(Signal):
         lo, hi = _native_range(array, self.source)
         unit = (array.astype(np.float64) - lo) / (hi - lo)
         if resize is not None and resize != unit.shape[:2]:
-            unit = sk_resize(unit, resize, order=1, anti_aliasing=True)
+            unit = skimage_transform.resize(unit, resize, order=1, anti_aliasing=True)
         self.resize = resize
         self.noise, self.noise_seed = self.config.noise, self.config.noise_seed
         h, w, c = unit.shape

@@ -7,12 +7,14 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import torch
-from matplotlib import colormaps
 
 from nstr.core.io import atomic_path
+from nstr.core.lazy import lazy_import
 from nstr.core.plotting import save_figure, save_png, subplots
 from nstr.render.cameras import orbit_poses
 from nstr.signals.scene.views import render_views
+
+matplotlib = lazy_import("matplotlib")
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -30,7 +32,7 @@ def depth_colours(depth: np.ndarray, opacity: np.ndarray) -> np.ndarray:
     visible = opacity >= 0.5
     lo, hi = (float(depth[visible].min()), float(depth[visible].max())) if visible.any() else (0.0, 1.0)
     scaled = 1.0 - (depth - lo) / max(hi - lo, 1e-6)
-    colours = colormaps["turbo"](np.clip(scaled, 0, 1))[..., :3]
+    colours = matplotlib.colormaps["turbo"](np.clip(scaled, 0, 1))[..., :3]
     return np.where(visible[..., None], colours, 0.0)
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import trimesh
-import trimesh.creation
-import trimesh.exchange.off
-
 from nstr.core.io import cache_dir, write_atomic
+from nstr.core.lazy import lazy_import
+
+trimesh = lazy_import("trimesh")  # loaded on first use (0.3 s)
 
 #: The part is modelled on a ring 2 units across and written in millimetres: 40 mm across, 24 mm tall.
 MILLIMETRES = 20.0

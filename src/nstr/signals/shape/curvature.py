@@ -7,14 +7,16 @@ computed on the mesh with duplicate vertices merged (``trimesh``), so triangle s
 
 from __future__ import annotations
 
-import igl
 import numpy as np
-import scipy.sparse as sp
 import torch
-import trimesh
-from scipy.stats import spearmanr
 
+from nstr.core.lazy import lazy_import
 from nstr.signals.shape.mesh_io import Mesh
+
+igl = lazy_import("igl")
+sp = lazy_import("scipy.sparse")
+trimesh = lazy_import("trimesh")  # loaded on first use (0.3 s)
+scipy_stats = lazy_import("scipy.stats")
 
 
 def face_mean_curvature(mesh: Mesh) -> np.ndarray:
@@ -45,5 +47,5 @@ def spectral_gradient_norm(model, points: np.ndarray, chunk: int = 8192) -> np.n
 
 def gradient_curvature_correlation(model, points: np.ndarray, faces: np.ndarray, curvature: np.ndarray) -> float:
     """Spearman rank correlation between ||dS/dx|| and |H| at surface points lying on ``faces``."""
-    rho = spearmanr(spectral_gradient_norm(model, points), curvature[faces]).statistic
+    rho = scipy_stats.spearmanr(spectral_gradient_norm(model, points), curvature[faces]).statistic
     return float(rho) if np.isfinite(rho) else float("nan")

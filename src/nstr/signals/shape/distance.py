@@ -30,10 +30,12 @@ distances off by up to 2.3e-3, hence the exact distance and the winding number a
 
 from __future__ import annotations
 
-import igl
 import numpy as np
 
+from nstr.core.lazy import lazy_import
 from nstr.signals.shape.mesh_io import Mesh
+
+igl = lazy_import("igl")
 
 
 def unsigned_distance(points: np.ndarray, mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

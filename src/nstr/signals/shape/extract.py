@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from skimage.measure import marching_cubes as skimage_marching_cubes
 
 from nstr.core.errors import NstrError
+from nstr.core.lazy import lazy_import
+
+skimage_measure = lazy_import("skimage.measure")
 
 #: Points evaluated per slab of the grid (the model's own ``predict`` chunks it further).
 SLAB_POINTS = 1 << 18
@@ -49,7 +51,8 @@ def marching_cubes(volume: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     spacing = 2.0 / (resolution - 1)
     # With a field that grows outwards, 'descent' is the choice whose faces point outwards (checked on a sphere
     # by the signed volume in the tests; scikit-image's wording of the option suggests the opposite).
-    vertices, faces, _, _ = skimage_marching_cubes(volume, 0.0, spacing=(spacing,) * 3, gradient_direction="descent")
+    vertices, faces, _, _ = skimage_measure.marching_cubes(volume, 0.0, spacing=(spacing,) * 3,
+                                                           gradient_direction="descent")
     return vertices.astype(np.float64) - 1.0, faces.astype(np.int64)
 
 

@@ -23,11 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
+from nstr.core.lazy import lazy_import
 from nstr.signals.shape.distance import inside, unsigned_distance
 from nstr.signals.shape.mesh_io import Mesh
 from nstr.signals.shape.sampling import surface_samples
+
+scipy_spatial = lazy_import("scipy.spatial")
 
 SURFACE_SAMPLES = 100_000
 VOLUME_SAMPLES = 100_000
@@ -37,8 +39,8 @@ BOX_GROWTH = 0.1
 
 def chamfer(a: np.ndarray, b: np.ndarray, diagonal: float = 1.0) -> float:
     """Symmetric Chamfer distance between point sets a [N, 3] and b [M, 3], divided by ``diagonal``."""
-    d_ab, _ = cKDTree(b).query(a, workers=-1)
-    d_ba, _ = cKDTree(a).query(b, workers=-1)
+    d_ab, _ = scipy_spatial.cKDTree(b).query(a, workers=-1)
+    d_ba, _ = scipy_spatial.cKDTree(a).query(b, workers=-1)
     return float((d_ab.mean() + d_ba.mean()) / 2 / diagonal)
 
 
@@ -62,7 +64,7 @@ class ShapeReference:
     points: np.ndarray  # [N, 3] on the reference surface
     normals: np.ndarray  # [N, 3]
     faces: np.ndarray  # [N] the face each point lies on
-    tree: cKDTree
+    tree: scipy_spatial.cKDTree
     diagonal: float
     volume_points: np.ndarray  # [M, 3] uniform in the grown bounding box
     volume_inside: np.ndarray  # [M] bool
@@ -75,14 +77,14 @@ class ShapeReference:
         lo, hi = mesh.bounds()
         centre, half = (lo + hi) / 2, (hi - lo) / 2 * (1 + BOX_GROWTH)
         volume_points = rng.uniform(centre - half, centre + half, (volume, 3))
-        return cls(mesh, points, normals, faces, cKDTree(points), mesh.diagonal(), volume_points,
+        return cls(mesh, points, normals, faces, scipy_spatial.cKDTree(points), mesh.diagonal(), volume_points,
                    inside(volume_points, mesh))
 
     def score(self, fitted: Mesh, points: np.ndarray, normals: np.ndarray, inside_fit: np.ndarray
               ) -> dict[str, float]:
         """Metrics of a fitted mesh given with its surface samples and normals, and its occupancy at
         ``volume_points``."""
-        d_ab, nearest_b = cKDTree(points).query(self.points, workers=-1)
+        d_ab, nearest_b = scipy_spatial.cKDTree(points).query(self.points, workers=-1)
         d_ba, nearest_a = self.tree.query(points, workers=-1)
         consistency = (np.abs(np.einsum("ij,ij->i", self.normals, normals[nearest_b])).mean()
                        + np.abs(np.einsum("ij,ij->i", normals, self.normals[nearest_a])).mean()) / 2

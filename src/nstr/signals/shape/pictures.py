@@ -11,13 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.colors import LogNorm
 
+from nstr.core.lazy import lazy_import
 from nstr.core.plotting import save_figure, subplots
 from nstr.signals.shape.curvature import spectral_gradient_norm
 from nstr.signals.shape.distance import signed_distance
 from nstr.signals.shape.mesh_io import Mesh
 from nstr.signals.shape.sampling import surface_samples
+
+mpl_colors = lazy_import("matplotlib.colors")
 
 #: Slice planes through the origin: (normal axis, horizontal axis, vertical axis) of the picture.
 SLICES = ((2, 0, 1), (0, 2, 1), (1, 0, 2))
@@ -115,7 +117,9 @@ def save_gradient_curvature(path: Path, model, mesh: Mesh, face_curvature: np.nd
     fig.colorbar(shown, ax=axes[0], fraction=0.046, pad=0.04)
     axes[0].set_title("||dS/dx|| of the fitted NSTR field, z = 0")
     positive = curvature[np.isfinite(curvature) & (curvature > 0)]
-    norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-3), vmax=positive.max()) if positive.size else None
+    norm = None
+    if positive.size:
+        norm = mpl_colors.LogNorm(vmin=max(positive.min(), positive.max() * 1e-3), vmax=positive.max())
     shown = axes[1].imshow(curvature, cmap="viridis", norm=norm, extent=(-1, 1, -1, 1))
     fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04)
     axes[1].set_title(f"|mean curvature| of the reference (nearest face, |d| < {band:g})")

@@ -1,0 +1,29 @@
+"""Modules imported on first use, so `nstr --help` does not pay for scipy.signal, matplotlib or trimesh.
+
+``trimesh = lazy_import("trimesh")`` stands at the top of a module like any import (the layering test reads
+imports there), but the module's code runs only when an attribute is first read. This is the standard
+library's own recipe (``importlib.util.LazyLoader``); scikit-image's ``lazy_loader`` does the same but warns
+on every submodule such as ``scipy.signal``. Measured on 2 cores: `nstr --help` took 2.0 s when these imports
+hid inside functions, 4.2 s with them eager at the top, 2.1-2.6 s with them lazy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from types import ModuleType
+
+
+def lazy_import(name: str) -> ModuleType:
+    """The module ``name``, executed when one of its attributes is first used (at once if already imported)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)  # imports the parent package of a submodule, not the submodule
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
