@@ -380,7 +380,10 @@ def test_model_options_training_defaults_and_errors():
 def test_backends():
     from nstr.nn.hashgrid import _tcnn_available
 
-    assert HashGrid(2, **SMALL, backend="auto").backend == ("tcnn" if _tcnn_available() else "torch")
+    auto = HashGrid(2, **SMALL, backend="auto")
+    assert auto.backend == "torch" and auto.backend_option == "auto"  # a table on the CPU: torch, always
+    if _tcnn_available() and torch.cuda.is_available():  # pragma: no cover - a machine with tiny-cuda-nn
+        assert auto.cuda().backend == "tcnn"
     if _tcnn_available():
         assert HashGrid(2, **SMALL, backend="tcnn").backend == "tcnn"
     else:
@@ -420,9 +423,11 @@ def fake_tcnn(monkeypatch):
 
 def test_tcnn_and_torch_grids_share_one_weight_layout(fake_tcnn):
     torch.manual_seed(0)
-    gpu = HashGrid(2, **SMALL, backend="auto")
+    gpu = HashGrid(2, **SMALL, backend="tcnn")
     cpu = HashGrid(2, **SMALL, backend="torch")
     assert gpu.backend == "tcnn" and cpu.backend == "torch"
+    # auto resolves by where the table is (tiny-cuda-nn "installed" here, but the table is on the CPU)
+    assert HashGrid(2, **SMALL, backend="auto").backend == "torch"
     shapes = {key: tuple(value.shape) for key, value in cpu.state_dict().items()}
     assert shapes == {"table": (cpu.table.shape[0], 2)}
     assert {key: tuple(value.shape) for key, value in gpu.state_dict().items()} == shapes
@@ -447,9 +452,10 @@ def test_tcnn_and_torch_grids_share_one_weight_layout(fake_tcnn):
     assert rows.shape[0] > gpu.table.shape[0] and torch.equal(rows, torch.arange(len(rows)) % gpu.table.shape[0])
     # and the models built on them: the same keys and shapes, weights load both ways
     torch.manual_seed(0)
-    model_gpu = build_model("hashgrid", 2, 3, **SMALL, backend="auto")
+    model_gpu = build_model("hashgrid", 2, 3, **SMALL, backend="tcnn")
     model_cpu = build_model("hashgrid", 2, 3, **SMALL, backend="torch")
     assert model_gpu.encoding.backend == "tcnn"
+    assert model_gpu.resolved_options() == {"backend": "tcnn"} and model_cpu.resolved_options() == {"backend": "torch"}
     # one growth formula: tcnn's per-level scale is the b of our resolutions (4 levels, 16 -> 64: b = 4^(1/3))
     assert gpu._tcnn.encoding_config["per_level_scale"] == growth_factor(4, 16, 64) == pytest.approx(4 ** (1 / 3))
     assert ({k: v.shape for k, v in model_gpu.state_dict().items()}

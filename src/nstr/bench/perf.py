@@ -5,8 +5,10 @@ steps (Adam, the library's own ``training_step``) on a fixed batch of random coo
 and count each step's floating-point work with ``torch.utils.flop_counter.FlopCounterMode`` (matrix
 products and the like; gathers and elementwise work are not counted, so grid models show a low fraction
 by construction). Also: the cost of NSTR's transport and smoothness terms per step (the NSTR issue caps it
-at 1.6x a step without them) and the canonical SIREN step against the siren-pytorch package
-(``nstr.bench.siren_step``). Results are standalone JSON files the report renders.
+at 1.6x a step without them), the canonical SIREN step against the siren-pytorch package
+(``nstr.bench.siren_step``, also at --precision bf16), and what --precision bf16 does to step time and quality
+after the same number of steps (``precision_rows``: fits of the gray 256x256 camera, full batch). Results are
+standalone JSON files the report renders.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ from nstr.bench.report import write_result
 from nstr.bench.siren_step import matmul_rate
 from nstr.bench.sizing import size_model
 from nstr.models import MODELS, build_model
-from nstr.train.fit import _optimizer, training_step
+from nstr.signals import Image
+from nstr.train.fit import _optimizer, fit, training_step
 
 BATCH = 16_384
 TARGET_PARAMS = 300_000
 #: NSTR's regularisers at the paper's transport weight, and a smoothness weight.
 REGULARISED = {"lambda_pde": 0.1, "lambda_smooth": 0.01}
+#: The precision comparison: these models (the paper's four) at these precisions, on this image.
+PRECISION_MODELS = ("siren", "ffn", "hashgrid", "nstr")
+PRECISIONS = ("fp32", "bf16")
+PRECISION_IMAGE, PRECISION_SIDE, PRECISION_STEPS = "camera", 256, 300
 
 
 def _batch(out_dim: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,15 +85,59 @@ def regulariser_cost() -> dict[str, float]:
     return {"ms_without": off * 1e3, "ms_with": on * 1e3, "ratio": on / off}
 
 
-def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30) -> list[Path]:
-    """Measure everything and write ``perf.json`` and ``siren_step.json`` into ``out_dir``."""
+def precision_rows(models: list[str], steps: int, side: int = PRECISION_SIDE,
+                   target_params: int = TARGET_PARAMS) -> list[dict[str, Any]]:
+    """Each model (about ``target_params`` parameters) fitted ``steps`` full-batch steps to the gray camera at
+    ``side`` x ``side`` from the same seed at every precision of ``PRECISIONS``: ms per step, final PSNR / SSIM and
+    the change against fp32."""
+    image = Image(PRECISION_IMAGE, resize=(side, side))
+    rows = []
+    for name in models:
+        options, _ = size_model(name, image.in_dim, image.out_dim, target_params)
+        reference = None
+        for precision in PRECISIONS:
+            torch.manual_seed(0)
+            model = build_model(name, image.in_dim, image.out_dim, **options)
+            metrics = fit(image, model, steps=steps, batch_size=0, eval_every=steps, precision=precision,
+                          quiet=True).metrics
+            row = {"model": name, "precision": precision, "params": metrics["params"], "steps": metrics["steps"],
+                   "ms_per_step": metrics["seconds_per_step"] * 1e3, "psnr": metrics["psnr"], "ssim": metrics["ssim"]}
+            reference = reference or row
+            row.update(step_time_vs_fp32=row["ms_per_step"] / reference["ms_per_step"],
+                       psnr_change_db=row["psnr"] - reference["psnr"])
+            rows.append(row)
+            print(f"{name:<10} {precision}  {row['ms_per_step']:8.1f} ms/step  PSNR {row['psnr']:.2f} dB "
+                  f"({row['psnr_change_db']:+.2f})", flush=True)
+    return rows
+
+
+def run_precision(out: Path, models: list[str], steps: int, command: str) -> Path:
+    """The precision comparison (``precision_rows``) stored at ``out``."""
+    rows = precision_rows(models, steps)
+    return write_result(
+        out, "precision", f"--precision bf16 against fp32: step time and quality after {steps} steps",
+        (f"Each model at about {TARGET_PARAMS:,} parameters fitted to the gray {PRECISION_SIDE}x{PRECISION_SIDE} "
+         f"{PRECISION_IMAGE} for {steps} full-batch steps (the model's default learning rate, cosine schedule) from "
+         "the same seed at each precision; ms_per_step is the fit's mean training time per step (eager, all "
+         "torch threads), psnr / ssim are scored in float32 after the last step. bf16 autocasts the forward and "
+         "loss (matrix products in bfloat16; encodings with large phases, weights, gradients and Adam's state "
+         "in float32)."),
+        command, rows, steps=steps,
+    )
+
+
+def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30,
+        precision_steps: int = PRECISION_STEPS) -> list[Path]:
+    """Measure everything and write ``perf.json``, ``siren_step.json`` and (unless ``precision_steps`` is 0)
+    ``precision.json`` into ``out_dir``."""
     chosen = models or [name for name, cls in MODELS.items() if _accepts_2d(cls)]
     rate = matmul_rate()
     rows = model_rows(chosen, rate)
     cost = regulariser_cost()
     print(f"NSTR transport + smoothness terms: {cost['ms_with']:.1f} against {cost['ms_without']:.1f} ms/step "
           f"({cost['ratio']:.2f}x; target <= 1.6x)", flush=True)
-    command = "nstr bench perf" + (f" --models {','.join(models)}" if models else "")
+    command = "nstr bench perf" + (f" --models {','.join(models)}" if models else "") + (
+        f" --precision-steps {precision_steps}" if precision_steps != PRECISION_STEPS else "")
     perf = write_result(
         Path(out_dir) / "perf.json", "perf", "Training speed per model (2-D, 3 channels, ~300k parameters)",
         (f"Adam steps on a fixed batch of {BATCH:,} random coordinates after warm-up, all torch threads. "
@@ -97,7 +148,10 @@ def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30) -
         command, rows, matmul_gflops=rate / 1e9, regulariser_cost=cost,
     )
     siren = siren_step.run(siren_steps, Path(out_dir) / "siren_step.json", command)
-    return [perf, siren]
+    if not precision_steps:
+        return [perf, siren]
+    compared = [m for m in PRECISION_MODELS if models is None or m in models] or list(models)
+    return [perf, siren, run_precision(Path(out_dir) / "precision.json", compared, precision_steps, command)]
 
 
 def _accepts_2d(cls) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
-from nstr.bench.suites import SUITES
+from nstr.bench.suites import SUITES, parse_suite_name, split_device
 from nstr.bench.summary import busy, failures, groups, load_suites, machines, signal_row, summary_row
 from nstr.core.io import write_atomic, write_json
 from nstr.core.machine import environment
@@ -93,8 +93,10 @@ def _link(path: Path, doc_dir: Path) -> str:
 
 
 def _suite_command(name: str) -> str:
-    base, quick = (name[: -len("-quick")], True) if name.endswith("-quick") else (name, False)
-    return f"nstr bench {base}" + (" --quick" if quick else "")
+    rest, device = split_device(name)
+    base, quick, precision = parse_suite_name(rest)
+    options = (" --quick" if quick else "") + (f" --precision {precision}" if precision != "fp32" else "")
+    return f"nstr bench {base}{options}" + (f" --device {device}" if device != "cpu" else "")
 
 
 def _ordered(records: list[dict[str, Any]], suite) -> list[dict[str, Any]]:
@@ -111,11 +113,13 @@ def _ordered(records: list[dict[str, Any]], suite) -> list[dict[str, Any]]:
 
 def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | None, doc_dir: Path) -> str:
     """A suite's section: machine, command, summary table, PSNR per signal, failures, plots."""
-    base = name.removesuffix("-quick")
+    base, quick, precision = parse_suite_name(split_device(name)[0])
     records = _ordered(records, SUITES.get(base))
     parts = [f"## Suite `{name}`", ""]
     if base in SUITES:
-        parts += [SUITES[base].description + ("" if base == name else " (shrunk by --quick)") + ".", ""]
+        changes = (" (shrunk by --quick)" if quick else "") + (f" (at --precision {precision})"
+                                                                if precision != "fp32" else "")
+        parts += [SUITES[base].description + changes + ".", ""]
     parts += [f"Command: `{_suite_command(name)}` (results in `{name}/`)", ""]
     parts += [f"Machine: {m}" for m in machines(records)] + [""]
     warning = busy(records)

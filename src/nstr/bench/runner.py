@@ -70,7 +70,7 @@ def _header(cell: Cell) -> dict[str, Any]:
         "suite": cell.suite, "cell_id": cell.cell_id, "status": FAILED, "model": cell.model,
         "label": cell.label, "target_params": cell.target_params, "signal": cell.signal, "size": cell.size,
         "seed": cell.seed, "options": dict(cell.options), "signal_options": dict(cell.signal_options),
-        "fit": dict(cell.fit), "spec": cell.spec(),
+        "fit": dict(cell.fit), "device": cell.device, "spec": cell.spec(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -80,7 +80,7 @@ def _fit(cell: Cell) -> dict[str, Any]:
     signal = load_cell_signal(cell)
     torch.manual_seed(cell.seed)
     model = build_model(cell.model, signal.in_dim, signal.out_dim, **cell.options)
-    result = fit(signal, model, FitSettings(**{**cell.fit, "seed": cell.seed}), quiet=True)
+    result = fit(signal, model, FitSettings(**{**cell.fit, "seed": cell.seed}), quiet=True, device=cell.device)
     metrics = dict(result.metrics)
     history = [{k: h[k] for k in HISTORY_KEYS if k in h} for h in metrics.pop("history", [])]
     height, width = signal.shape if signal.kind == "image" else (None, None)

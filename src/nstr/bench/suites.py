@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from nstr.bench.sizing import budget_label, count_params, size_model
+from nstr.core.device import DEVICE_TYPES
 from nstr.core.errors import NstrError
+from nstr.core.precision import PRECISIONS
 from nstr.models import MODELS
 from nstr.signals import BUILTIN_IMAGES, SIGNAL_KINDS, load_signal
 from nstr.train.fit import FitSettings
@@ -80,6 +82,7 @@ class Cell:
     expected_params: int | None = None
     variant: str | None = None
     signal_options: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"  #: where the cell fits ("cpu", "cuda:0", "mps"): one device per results folder
 
     @property
     def label(self) -> str:
@@ -95,8 +98,12 @@ class Cell:
         return f"{self.model}-{label}-{stem}-{self.size or 'full'}-s{self.seed}"
 
     def spec(self) -> dict[str, Any]:
-        """JSON-normalised description; a stored result counts as done only if its spec is equal."""
-        return json.loads(json.dumps(asdict(self)))
+        """JSON-normalised description; a stored result counts as done only if its spec is equal. The CPU is
+        left out of it (results from before devices were recorded stay valid)."""
+        spec = json.loads(json.dumps(asdict(self)))
+        if spec["device"] == "cpu":
+            del spec["device"]
+        return spec
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,8 @@ class Overrides:
     size: int | None = None
     full_size: bool = False
     quick: bool = False
+    precision: str | None = None  #: fit every cell at bf16 / fp16 (results in <suite>-<precision>); None = fp32
+    device: str | None = None  #: fit every cell on this (resolved) device; None = the CPU (see ``device_variant``)
 
 
 #: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
@@ -242,6 +251,41 @@ def quick_variant(suite: Suite) -> Suite:
                    steps=None, seeds=1)
 
 
+def precision_variant(suite: Suite, precision: str) -> Suite:
+    """The suite fitted at ``precision``: the same cells with ``precision`` in their fit settings, results in their
+    own folder ``<suite>-<precision>`` (fp32, the default, is the suite itself: its stored results stay valid)."""
+    if precision not in PRECISIONS:
+        raise NstrError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    if precision == "fp32":
+        return suite
+    return replace(suite, name=f"{suite.name}-{precision}", fit={**suite.fit, "precision": precision})
+
+
+def device_variant(suite: Suite, device: str) -> Suite:
+    """The suite fitted on ``device`` (a resolved name: "cpu", "cuda:0", "mps"): results in their own folder
+    ``<suite>-<device type>`` (the CPU's are the suite itself), so no equal-time comparison mixes devices."""
+    kind = device.split(":")[0]
+    return suite if kind == "cpu" else replace(suite, name=f"{suite.name}-{kind}")
+
+
+def split_device(name: str) -> tuple[str, str]:
+    """(the rest, device type) of a results folder name: ``table1-quick-cuda`` -> ("table1-quick", "cuda")."""
+    for kind in DEVICE_TYPES:
+        if name.endswith(f"-{kind}"):
+            return name[: -len(kind) - 1], kind
+    return name, "cpu"
+
+
+def parse_suite_name(name: str) -> tuple[str, bool, str]:
+    """(registered suite, shrunk by --quick, precision) of a results folder name such as ``table1-quick-bf16``."""
+    base, precision = name, "fp32"
+    for candidate in PRECISIONS:
+        if candidate != "fp32" and name.endswith(f"-{candidate}"):
+            base, precision = name[: -len(candidate) - 1], candidate
+    quick = base.endswith("-quick")
+    return base.removesuffix("-quick"), quick, precision
+
+
 def _chosen_models(suite: Suite, models: tuple[str, ...] | None) -> list[str]:
     if models is not None:
         unknown = [m for m in models if m not in MODELS]
@@ -300,6 +344,10 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
     suite = get_suite(suite) if isinstance(suite, str) else suite
     if o.quick:
         suite = quick_variant(suite)
+    if o.precision is not None:
+        suite = precision_variant(suite, o.precision)
+    device = o.device or "cpu"
+    suite = device_variant(suite, device)
     seeds = suite.seeds if o.seeds is None else o.seeds
     if seeds < 1:
         raise NstrError(f"--seeds must be at least 1, got {seeds}")
@@ -311,13 +359,13 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
     fit = _fit_settings(suite, o)
     dims = {name: signal_dims(name) for name in signals}
     if suite.variants:
-        return _variant_cells(suite, signals, seeds, size, fit, dims, o.models)
+        return [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models)]
     cells = []
     for model in models:
         for target in suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ())):
             for signal in signals:
                 options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
-                cells += [Cell(suite.name, model, signal, seed, size, options, fit, target, params)
+                cells += [Cell(suite.name, model, signal, seed, size, options, fit, target, params, device=device)
                           for seed in range(seeds)]
     return cells
 

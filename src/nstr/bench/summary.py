@@ -1,8 +1,9 @@
 """Aggregate per-cell records into table rows: one row per model configuration, mean over signals and seeds.
 
-Cells are grouped by (model, parameter budget, image size, fit budget). PSNR and SSIM are averaged over
-seeds per signal, then over signals; the spread shown is the seed standard deviation, averaged over signals
-(only when a group has more than one seed).
+Cells are grouped by (model, parameter budget, image size, fit budget, device): an equal-time comparison never
+mixes devices (each device's results also have their own folder, ``nstr.bench.suites.device_variant``). PSNR
+and SSIM are averaged over seeds per signal, then over signals; the spread shown is the seed standard deviation,
+averaged over signals (only when a group has more than one seed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from nstr.bench.runner import OK, read_record
 
 Record = dict[str, Any]
-GroupKey = tuple[str, str, Any, str]
+GroupKey = tuple[str, str, Any, str, str]
 
 
 def load_suites(results_dir: Path) -> dict[str, list[Record]]:
@@ -41,7 +42,14 @@ def fit_budget(fit: dict[str, Any]) -> str:
 
 
 def group_key(record: Record) -> GroupKey:
-    return record["model"], record.get("label", ""), record.get("size"), fit_budget(record.get("fit", {}))
+    return (record["model"], record.get("label", ""), record.get("size"), fit_budget(record.get("fit", {})),
+            device_label(record))
+
+
+def device_label(record: Record) -> str:
+    """"cpu" (also for records from before devices were recorded), else the device and its name."""
+    device = record.get("device", "cpu")
+    return "cpu" if device == "cpu" else f"{device} ({record.get('device_name', '?')})"
 
 
 def groups(records: list[Record]) -> dict[GroupKey, list[Record]]:
@@ -101,8 +109,10 @@ METRIC_COLUMNS: tuple[tuple[str, str, int | str], ...] = (
 def summary_row(key: GroupKey, records: list[Record]) -> dict[str, Any]:
     """One table row for a configuration."""
     good = ok(records)
-    model, label, size, budget = key
+    model, label, size, budget, device = key
     row: dict[str, Any] = {"model": model, "budget": label}
+    if device != "cpu":
+        row["device"] = device
     row["params"] = round(statistics.fmean(r["params"] for r in good)) if good else "n/a"
     row["size"] = size or "full"
     row["fit"] = budget
@@ -138,7 +148,8 @@ def machines(records: list[Record]) -> list[str]:
     for r in records:
         env = r.get("environment", {})
         commit = str(r.get("git_commit", "unknown"))[:10] + (" + local changes" if r.get("git_dirty") else "")
-        text = (f"{r.get('cpu_model', env.get('processor', '?'))}, {env.get('cpus', '?')} CPUs; "
+        gpu = "" if r.get("device", "cpu") == "cpu" else f"{device_label(r)}; "
+        text = (f"{gpu}{r.get('cpu_model', env.get('processor', '?'))}, {env.get('cpus', '?')} CPUs; "
                 f"{env.get('torch_threads', '?')} torch thread(s) per fit; {r.get('executor', '?')}; "
                 f"torch {env.get('torch', '?')}; commit {commit}")
         seen.setdefault(text, None)

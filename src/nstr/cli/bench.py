@@ -11,12 +11,15 @@ from pathlib import Path
 import click
 
 from nstr.bench.executors import make_executor
+from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
 from nstr.bench.report import table, write_report
 from nstr.bench.runner import run_suite
 from nstr.bench.suites import SUITES, Overrides, expand, get_suite
 from nstr.bench.summary import groups, summary_row
+from nstr.core.device import DEVICE_CHOICES, resolve_device
 from nstr.core.errors import NstrError
+from nstr.core.precision import PRECISIONS
 from nstr.models import MODELS
 
 DEFAULT_RESULTS = Path("benchmarks/results")
@@ -34,11 +37,14 @@ def _names(text: str | None, flag: str) -> tuple[str, ...] | None:
 def run_bench(suite: str, signals: str | None = None, models: str | None = None, max_seconds: float | None = None,
               steps: int | None = None, seeds: int | None = None, size: int | None = None, full_size: bool = False,
               workers: int | None = None, threads: int | None = None, executor: str = "local",
-              address: str | None = None,
+              address: str | None = None, precision: str = "fp32", device: str = "cpu",
               out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False) -> list[dict]:
-    """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table."""
+    """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table.
+    ``device`` is resolved once here, so every cell of the run fits on the same device."""
+    target = str(resolve_device(device))
     overrides = Overrides(signals=_names(signals, "--signals"), models=_names(models, "--models"), steps=steps,
-                          max_seconds=max_seconds, seeds=seeds, size=size, full_size=full_size, quick=quick)
+                          max_seconds=max_seconds, seeds=seeds, size=size, full_size=full_size, quick=quick,
+                          precision=precision, device=target)
     cells = expand(suite, overrides)
     if list_only:
         for cell in cells:
@@ -68,6 +74,10 @@ def _suite_options(command):
                      help="torch threads per fit, local executor [in-process: all (quick: 1); pool: 1]"),
         click.option("--executor", default="local", show_default=True, help="local or ray (pip install nstr[ray])"),
         click.option("--address", default=None, help="Ray cluster address [a local Ray instance]"),
+        click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
+                     help="fit every cell at this precision; bf16/fp16 results go to OUT/<suite>-<precision>"),
+        click.option("--device", default="auto", show_default=True, metavar="DEVICE",
+                     help=f"where every cell fits: {DEVICE_CHOICES}; GPU results go to OUT/<suite>-cuda (-mps)"),
         click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True,
                      help="results folder; cells go to OUT/<suite>/<cell-id>.json"),
         click.option("--quick", is_flag=True, help="shrink the suite to a wiring check (results in <suite>-quick)"),
@@ -115,19 +125,24 @@ def report_command(results: Path, out: Path, plots: Path | None) -> None:
 @click.option("--models", default=None, help="comma-separated registered models [every model that fits 2-D]")
 @click.option("--siren-steps", type=int, default=30, show_default=True,
               help="steps per variant of the SIREN-against-siren-pytorch comparison")
+@click.option("--precision-steps", type=int, default=PRECISION_STEPS, show_default=True,
+              help="full-batch steps per fit of the fp32-against-bf16 comparison (0 = skip it)")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True,
-              help="results folder (perf.json, siren_step.json)")
-def perf_command(models: str | None, siren_steps: int, out: Path) -> None:
+              help="results folder (perf.json, siren_step.json, precision.json)")
+def perf_command(models: str | None, siren_steps: int, precision_steps: int, out: Path) -> None:
     """Step time, samples per second and fraction of the GEMM rate per model; NSTR's regulariser cost; the SIREN
-    step against siren-pytorch. Run on an otherwise idle machine."""
+    step against siren-pytorch (float32 and bf16); step time and PSNR after the same steps at fp32 and bf16.
+    Run on an otherwise idle machine."""
     chosen = _names(models, "--models")
     unknown = [m for m in chosen or () if m not in MODELS]
     if unknown:
         raise NstrError(f"unknown model '{unknown[0]}' in --models: choose from {', '.join(sorted(MODELS))}")
     if siren_steps < 1:
         raise NstrError(f"--siren-steps must be at least 1, got {siren_steps}")
+    if precision_steps < 0:
+        raise NstrError(f"--precision-steps must be 0 (skip) or more, got {precision_steps}")
     out.mkdir(parents=True, exist_ok=True)
-    for path in run_perf(out, list(chosen) if chosen else None, siren_steps):
+    for path in run_perf(out, list(chosen) if chosen else None, siren_steps, precision_steps):
         click.echo(f"wrote {path}")
 
 
@@ -162,6 +177,6 @@ def bench_command(ctx: click.Context, quick: bool) -> None:
         return
     if not quick:
         raise NstrError(f"give a SUITE ({', '.join(SUITES)}) or 'report'; see nstr bench --help")
-    records = run_bench("quick")
+    records = run_bench("quick", device="auto")
     if any(r.get("status") != "ok" for r in records):
         ctx.exit(1)

@@ -17,7 +17,9 @@ import torch
 
 from nstr.cli.fresh import parse_spec, select_for_fit
 from nstr.cli.options import config_params, flags_of, not_for_model
+from nstr.core.device import DEVICE_CHOICES, resolve_device
 from nstr.core.errors import NstrError
+from nstr.core.precision import PRECISIONS
 from nstr.inspect import write_pictures
 from nstr.models import MODELS, build_model, model_class
 from nstr.signals import SIGNAL_KINDS, Signal, signal_kind
@@ -175,12 +177,16 @@ class FitCommand(click.Command):
 @click.option("--batch-size", type=int, default=DEFAULT_BATCH, show_default=True,
               help="coordinates per step; 0 = all (scenes: see --rays)")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default=None, metavar="DEVICE",
+              help=f"where to train: {DEVICE_CHOICES} [auto: CUDA, then MPS, then the CPU; --resume: the run's own]")
 @click.option("--holdout", type=float, default=0.0, show_default=True, help="fraction of samples held out")
 @click.option("--eval-every", type=int, default=100, show_default=True, help="evaluate every N steps")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True)
 @click.option("--checkpoint-every", type=int, default=0, show_default=True, help="checkpoint every N steps")
 @click.option("--compile", is_flag=True,
               help="torch.compile the loss and backward (SIREN/FFN: ~15% faster steps after a few seconds)")
+@click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
+              help="bf16/fp16: autocast the forward and loss, float32 weights and Adam state (see README)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="run directory [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out directory")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="continue a killed run")
@@ -194,16 +200,18 @@ def fit_command(**values: Any) -> None:
     plan: FitPlan = click.get_current_context().meta[PLAN]
     kind_options, model_options = plan.split(values)
     quiet = values["quiet"]
+    device = resolve_device(values["device"]) if values["device"] is not None else None  # before anything is made
     if values["resume"] is not None:
         if plan.signal is not None:
             raise NstrError("--resume takes the run directory only; do not also give SIGNAL")
-        result = resume_run(values["resume"], quiet=quiet)
+        result = resume_run(values["resume"], quiet=quiet, device=device)
         write_pictures(result.model, result.out, result.signal.shape)
         report(result)
         return
     if plan.kind is None:
         raise NstrError("give a SIGNAL to fit (an image file or a built-in name such as astronaut)")
     settings = _settings(values, plan.kind)
+    device = resolve_device("auto") if device is None else device
     if values["fresh"] is not None:
         parse_spec(values["fresh"])  # syntax errors before any loading
     out = check_run_dir(values["out"] or default_run_dir(plan.signal, plan.model), values["overwrite"])
@@ -211,13 +219,15 @@ def fit_command(**values: Any) -> None:
     extra = {}
     if values["fresh"] is not None:
         param, value, extra["fresh"] = select_for_fit(data, plan.model, values["fresh"], model_options,
-                                                      seed=settings.seed, quiet=quiet)
+                                                      seed=settings.seed, quiet=quiet, device=device)
         model_options[param] = value
     torch.manual_seed(settings.seed)
     model = build_model(plan.model, data.in_dim, data.out_dim, **{**data.model_defaults(plan.model), **model_options})
     if not quiet:
-        click.echo(f"fitting {plan.model} ({model.num_params():,} parameters) to {plan.signal} -> {out}", err=True)
-    result = fit(data, model, settings, out=out, overwrite=values["overwrite"], quiet=quiet, extra_config=extra)
+        click.echo(f"fitting {plan.model} ({model.num_params():,} parameters) to {plan.signal} on {device} -> {out}",
+                   err=True)
+    result = fit(data, model, settings, out=out, overwrite=values["overwrite"], quiet=quiet, extra_config=extra,
+                 device=device)
     write_pictures(result.model, out, data.shape)  # the model's internals (NSTR's spectral field), if it has any
     report(result)
 
@@ -228,7 +238,8 @@ def _settings(values: dict[str, Any], kind: type[Signal]) -> FitSettings:
     settings = FitSettings(steps=steps, max_seconds=60.0 if steps is None and max_seconds is None else max_seconds,
                            lr=values["lr"], batch_size=values["batch_size"], seed=values["seed"],
                            holdout=values["holdout"], eval_every=values["eval_every"], schedule=values["schedule"],
-                           checkpoint_every=values["checkpoint_every"], compile=values["compile"])
+                           checkpoint_every=values["checkpoint_every"], compile=values["compile"],
+                           precision=values["precision"])
     settings.validate()
     if settings.holdout and not kind.evaluates_training_samples:
         raise NstrError(f"--holdout does not apply to {kind.kind} signals: they are scored on evaluation "

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from nstr.cli.options import chosen_model_options, model_option_params
+from nstr.cli.options import chosen_model_options, device_option, model_option_params
+from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.io import write_json
 from nstr.fresh import DEFAULT_N, check_param, plot_selection, select
@@ -71,7 +72,7 @@ def parse_spec(spec: str) -> tuple[str, list[float]]:
 
 def select_for_fit(signal: Any, model_name: str, spec: str, options: dict[str, Any], *, inits: int = 10,
                    n: int | None = None, seed: int = 0, precision: str = "bfloat16",
-                   quiet: bool = True) -> tuple[str, float, dict[str, Any]]:
+                   quiet: bool = True, device: Any = None) -> tuple[str, float, dict[str, Any]]:
     """Run FreSh for ``nstr fit --fresh PARAM=VALUES``: returns (option name, chosen value, record).
 
     ``signal`` is a loaded nstr signal (or a source that ``load_signal`` accepts); ``options`` are the
@@ -81,7 +82,7 @@ def select_for_fit(signal: Any, model_name: str, spec: str, options: dict[str, A
     param, values = parse_spec(spec)
     data = load_signal(signal) if isinstance(signal, (str, Path)) else signal
     selection = select(data, model_name, param, values, inits=inits, n=DEFAULT_N if n is None else n, seed=seed,
-                       options=options, precision=precision)
+                       options=options, precision=precision, device=device)
     record = {"spec": spec, **selection.to_dict()}
     best = selection.best
     if not quiet:
@@ -115,14 +116,16 @@ def _format_table(selection: Any) -> str:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="output folder [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing fresh.json")
 @click.option("--quiet", "-q", is_flag=True, help="no progress")
+@device_option
 def fresh_command(signal: str, model_name: str, param: str | None, values_text: str | None, inits: int,
                   n_crop: int, seed: int, precision: str, resize: str | None, out: Path | None, overwrite: bool,
-                  quiet: bool, **model_options: Any) -> None:
+                  quiet: bool, device: str, **model_options: Any) -> None:
     """Choose a model option for SIGNAL by FreSh: match untrained models' spectra to the signal's.
 
     Prints the candidates ranked by mean spectral (Wasserstein) distance and writes fresh.json and
     fresh.png (target spectrum against the best and worst candidates) into --out.
     """
+    target = resolve_device(device)
     if inits < 1:
         raise NstrError(f"--inits must be a positive number of initialisations, got {inits}")
     if n_crop < 1:
@@ -155,7 +158,7 @@ def fresh_command(signal: str, model_name: str, param: str | None, values_text: 
     if not quiet:
         click.echo(f"FreSh: {model_name} {param} over {len(values)} values x {inits} inits on {signal}", err=True)
     selection = select(data, model_name, param, values, inits=inits, n=n_crop, seed=seed, options=options,
-                       precision=precision, progress=progress if live else None)
+                       precision=precision, progress=progress if live else None, device=target)
     out.mkdir(parents=True, exist_ok=True)
     record = {"signal": signal, "resize": resize, **selection.to_dict()}
     plot_selection(selection, out / PLOT_NAME, title=f"FreSh on {Path(signal).name}: {model_name} {param}")

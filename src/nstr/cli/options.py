@@ -15,10 +15,15 @@ from typing import Any
 import click
 
 from nstr.core.config import Config, cli_fields, flag_name
+from nstr.core.device import DEVICE_CHOICES
 from nstr.core.errors import NstrError
 from nstr.models import MODELS, model_class
 
 _PLAIN = (bool, int, float, str)
+
+#: ``--device`` of the commands that run a model (``nstr fit`` has its own, with the resume rule).
+device_option = click.option("--device", default="auto", show_default=True, metavar="DEVICE",
+                             help=f"where to run: {DEVICE_CHOICES} (auto: CUDA, then MPS, then the CPU)")
 
 
 class ParsedText(click.ParamType):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from nstr.cli.options import device_option
+from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.signals import signal_class
 from nstr.train.runs import load
@@ -19,13 +21,16 @@ from nstr.train.runs import load
 @click.option("--resolution", type=int, default=None, help="shape runs: marching-cubes grid per axis")
 @click.option("--frames", type=int, default=None, help="scene runs: frames of the orbit (.gif/.mp4) [40]")
 @click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists")
+@device_option
 def render_command(run_dir: Path, output: Path, size: str | None, rate: int | None, resolution: int | None,
-                   frames: int | None, overwrite: bool) -> None:
+                   frames: int | None, overwrite: bool, device: str) -> None:
     """Decode a fitted run into OUTPUT: an image (.png/.npy) at any size, audio (.wav...) at any rate, a mesh,
-    or for a scene an orbit of novel views (.gif/.mp4) or one view (.png)."""
+    or for a scene an orbit of novel views (.gif/.mp4) or one view (.png). A run trained on one device renders
+    on any other."""
+    target = resolve_device(device)
     if output.exists() and not overwrite:
         raise NstrError(f"'{output}' already exists; choose another name or pass --overwrite")
-    run = load(run_dir)
+    run = load(run_dir, device=target)
     kind = signal_class(run.config["signal"]["kind"])
     if frames is not None and frames < 1:
         raise NstrError(f"--frames must be >= 1, got {frames}")

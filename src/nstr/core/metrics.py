@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from nstr.core.device import accumulation_dtype
 from nstr.core.lazy import lazy_import
 
 skimage_metrics = lazy_import("skimage.metrics")
@@ -26,12 +27,13 @@ def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0,
     elements at a time.
     """
     pred, target = pred.reshape(-1), target.reshape(-1)
+    dtype = accumulation_dtype(pred.device)
     total = 0.0
     for i in range(0, pred.shape[0], PSNR_BLOCK):
         block = pred[i : i + PSNR_BLOCK]
         if clip is not None:
             block = block.clamp(*clip)
-        error = block.double() - target[i : i + PSNR_BLOCK].double()
+        error = block.to(dtype) - target[i : i + PSNR_BLOCK].to(pred.device, dtype)
         total += float(torch.sum(error * error))
     mse = total / max(pred.numel(), 1) / (data_range * data_range)
     return math.inf if mse == 0 else -10.0 * math.log10(mse)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.fresh.forwards import _forward_for, _Workers, evaluate
 from nstr.fresh.spectra import DEFAULT_N, PRECISIONS, resize_to_square, spectral_distance, spectrum
@@ -57,6 +58,7 @@ class Selection:
     precision: str = "float32"
     options: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    device: str = "cpu"  #: where the untrained models ran
 
     @property
     def best(self) -> Candidate:
@@ -76,6 +78,7 @@ class Selection:
             "candidates": [c.to_dict() for c in self.candidates],
             "inits": self.inits, "n": self.n, "seed": self.seed, "side": self.side,
             "precision": self.precision, "options": dict(self.options), "seconds": self.seconds,
+            "device": self.device,
         }
 
 
@@ -141,7 +144,8 @@ def _target_image(signal: Any) -> torch.Tensor:
 
 def select(signal: Any, model: str, param: str, values: Sequence[float], inits: int = 10, n: int = DEFAULT_N,
            seed: int = 0, options: dict[str, Any] | None = None, precision: str = "bfloat16",
-           workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> Selection:
+           workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+           device: str | torch.device | None = None) -> Selection:
     """FreSh: the value of ``param`` whose untrained models' spectra are closest to the signal's.
 
     ``signal`` is an nstr image signal (values in [-1, 1]); ``model`` a registry name; ``param`` a numeric
@@ -174,6 +178,10 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
     distances differ by at most 0.02 for omega0 >= 30 and by about 0.09 (0.2 standard errors of 10
     inits) at omega0 = 10, where the smooth output makes rounding noise most visible; the choice (70)
     is the same. Use ``"float32"`` for the exact recipe.
+
+    ``device``: where the untrained models run ("auto", "cpu", "cuda", ...; None: the CPU). Each model is
+    initialised on the host from its seed and then moved, so a value's models are the same on every device;
+    spectra and distances are computed on the host in float64. On a GPU the models run one after another.
     """
     if precision not in PRECISIONS:
         raise NstrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
@@ -183,13 +191,14 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
         raise NstrError(f"n (spectrum entries compared) must be positive, got {n}")
     options = dict(options or {})
     name, typed = check_param(model, param, values, options)
+    device = resolve_device("cpu" if device is None else device)
     started = time.perf_counter()
     target_image = resize_to_square(_target_image(signal).double())
     side = target_image.shape[-1]
     target = spectrum(target_image, n)
     if float(target.sum()) <= 0:
         raise NstrError("the target image is constant: its spectrum is empty, there is nothing to match")
-    x = pixel_centres(side, side)
+    x = pixel_centres(side, side, device=device)
     in_dim, out_dim = signal.in_dim, signal.out_dim
     used = {precision}
 
@@ -197,18 +206,18 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
         forward, actual = _forward_for(net, precision)
         if actual != precision:
             used.add(actual)
-        out = evaluate(forward, x)
+        out = evaluate(forward, x).cpu()
         return spectrum(out.t().reshape(out_dim, side, side), n, resize=False)
 
     candidates: list[Candidate] = []
     total, done = len(typed) * inits, 0
-    with _Workers(workers) as pool:
+    with _Workers(workers if device.type == "cpu" else 1) as pool:
         for value in typed:
             nets = []
             for k in range(inits):  # built here, in order: the global RNG is not thread-safe
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(_init_seed(seed, k))
-                    nets.append(build_model(model, in_dim, out_dim, **{**options, name: value}).eval())
+                    nets.append(build_model(model, in_dim, out_dim, **{**options, name: value}).eval().to(device))
             distances, spectra = [], []
             for s in pool.map(score, nets):
                 usable = bool(torch.isfinite(s).all()) and float(s.sum()) > 0
@@ -221,6 +230,6 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
     used_precision = "float32" if "float32" in used else precision
     return Selection(model=model, param=name, candidates=candidates, target=target.numpy(), inits=inits, n=n,
                      seed=seed, side=side, precision=used_precision, options=options,
-                     seconds=time.perf_counter() - started)
+                     seconds=time.perf_counter() - started, device=str(device))
 
 

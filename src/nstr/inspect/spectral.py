@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nstr.core.device import module_device
 from nstr.core.plotting import save_figure, subplots
 from nstr.inspect.registry import register_pictures
 from nstr.models.nstr import NSTR
@@ -23,23 +24,27 @@ def inspection_grid(in_dim: int, shape: tuple[int, ...], longest: int = 256) -> 
 
     if in_dim == 1:
         n = min(shape[0] if shape else longest * 4, longest * 4)
-        return ((torch.arange(n) * 2 + 1) / n - 1).view(-1, 1), (n,)
+        return ((torch.arange(n, device="cpu") * 2 + 1) / n - 1).view(-1, 1), (n,)
     h, w = (shape[0], shape[1]) if len(shape) >= 2 else (longest, longest)
     scale = min(1.0, longest / max(h, w))
     h, w = max(2, round(h * scale)), max(2, round(w * scale))
-    xy = pixel_centres(h, w)
+    xy = pixel_centres(h, w, device="cpu")
     if in_dim == 3:
-        xy = torch.cat([xy, torch.zeros(len(xy), 1)], dim=1)
+        xy = torch.cat([xy, xy.new_zeros(len(xy), 1)], dim=1)
     return xy, (h, w)
 
 
 @register_pictures(NSTR)
 def save_spectral_field(model: NSTR, out_dir: Path, shape: tuple[int, ...]) -> list[Path]:
-    """NSTR's inspection pictures (paper section 5.3): S channels, ||dS/dx||, flow, residual, local frequency."""
-
+    """NSTR's inspection pictures (paper section 5.3): S channels, ||dS/dx||, flow, residual, local frequency.
+    None for a grid on tiny-cuda-nn's backend, which has no exact dS/dx. Computed on the model's device."""
+    if not model.exact_jacobian:
+        return []
     x, grid = inspection_grid(model.in_dim, shape)
+    device = module_device(model)
     with torch.no_grad():
-        parts = [_field_quantities(model, x[i : i + 16384]) for i in range(0, len(x), 16384)]
+        parts = [{k: v.cpu() for k, v in _field_quantities(model, x[i : i + 16384].to(device)).items()}
+                 for i in range(0, len(x), 16384)]
     q = {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
     out_dir = Path(out_dir)
     if len(grid) == 1:

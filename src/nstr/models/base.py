@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 from nstr.core.config import Config, option
+from nstr.core.device import module_device
+from nstr.nn.hashgrid import HashGrid
 
 __all__ = ["Field", "ModelConfig", "option"]
 
@@ -57,6 +59,14 @@ class Field(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def resolved_options(self) -> dict[str, Any]:
+        """Options whose value depends on where the model runs, as they are now: the hash-grid ``backend``
+        ("torch" or "tcnn", an ``auto`` resolved by the device). The fit records them in config.json."""
+        backends = sorted({m.backend for m in self.modules() if isinstance(m, HashGrid)})
+        if not backends:
+            return {}
+        return {"backend": backends[0] if len(backends) == 1 else backends}
+
     @classmethod
     def option_names(cls) -> list[str]:
         return [f.name for f in fields(cls.Config)]
@@ -86,8 +96,9 @@ class Field(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
-        """Evaluate on many coordinates in chunks, so memory stays bounded for large signals."""
-        device = next(self.parameters()).device
+        """Evaluate on many coordinates in chunks, so memory stays bounded for large signals; each chunk runs on
+        the model's device and the result is on the device of ``x`` (the host, for a streamed signal)."""
+        device = module_device(self)
         was_training = self.training
         self.eval()
         # One output allocated up front: joining per-chunk results fragments memory on long signals (a
@@ -95,7 +106,7 @@ class Field(nn.Module):
         out = x.new_empty(x.shape[0], self.out_dim)
         try:
             for i in range(0, x.shape[0], chunk):
-                out[i : i + chunk] = self(x[i : i + chunk].to(device)).cpu()
+                out[i : i + chunk] = self(x[i : i + chunk].to(device)).to(out.device)
         finally:
             self.train(was_training)
         return out

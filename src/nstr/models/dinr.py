@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nstr.core.precision import full_precision
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.nstr import NSTR
 from nstr.models.registry import register
@@ -108,7 +109,8 @@ class SineEmbedding(nn.Module):
             self.linear.weight.uniform_(-1 / in_dim, 1 / in_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sin(self.omega0 * self.linear(x))
+        with full_precision(x):  # tens of radians: float32 under autocast (nstr.core.precision)
+            return torch.sin(self.omega0 * self.linear(x))
 
 
 class FourierEmbedding(nn.Module):

@@ -22,8 +22,9 @@ class HashGridConfig(ModelConfig):
                                 "signal's samples per axis (2048 covers images up to 2048 px a side)")
     hidden: int = option(64, "width of each hidden layer of the MLP")
     layers: int = option(2, "number of hidden ReLU layers of the MLP")
-    backend: str = option("torch", "torch (pure PyTorch, CPU or GPU, twice differentiable), tcnn "
-                                   "(tiny-cuda-nn, CUDA only) or auto (tcnn when available)")
+    backend: str = option("torch", "hash-grid encoding: torch (pure PyTorch, any device, twice differentiable), "
+                                   "tcnn (tiny-cuda-nn, CUDA only) or auto (tcnn when it is installed and the fit "
+                                   "runs on CUDA, else torch; recorded in config.json)")
 
     def __post_init__(self) -> None:
         if self.levels < 1 or self.features < 1:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from nstr.core.device import module_device
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.hashgrid import HashGridConfig, HashGridField
 from nstr.models.nstr import NSTR, NSTRConfig
@@ -162,7 +163,7 @@ class RadianceModel(Field):
                         seed: int = 0) -> dict[str, torch.Tensor]:
         """``render`` for training step ``step``, with samples jittered by a generator seeded by (seed, step):
         a function of its inputs and the model's state, so a resumed fit repeats exactly."""
-        generator = torch.Generator().manual_seed((seed * 1_000_003 + step) * 7919 + 17)
+        generator = torch.Generator(device=rays.device).manual_seed((seed * 1_000_003 + step) * 7919 + 17)
         return self.render(rays, generator, background)
 
     def forward(self, rays: torch.Tensor) -> torch.Tensor:
@@ -171,19 +172,22 @@ class RadianceModel(Field):
         otherwise they are regular."""
         generator = None
         if self.training and torch.is_grad_enabled():
-            generator = torch.Generator().manual_seed(int(torch.randint(1 << 62, ())))
+            seed = int(torch.randint(1 << 62, (), device="cpu"))  # from the global (CPU) random state
+            generator = torch.Generator(device=rays.device).manual_seed(seed)
         return self.render(rays, generator)["rgb"]
 
     @torch.no_grad()
     def render_chunked(self, rays: torch.Tensor, samples: int = 1 << 19) -> dict[str, torch.Tensor]:
         """``render`` of many rays [N, 6] in chunks of about ``samples`` points before empty space is skipped
-        (evaluation: regular samples), results on the CPU."""
+        (evaluation: regular samples), each chunk on the model's device, results on the device of ``rays``."""
         per_ray = self.config.samples_per_ray if self.config.sampler == "occupancy" else self.config.coarse_samples
         chunk = max(64, samples // per_ray)
         was_training = self.training
         self.eval()
         try:
-            parts = [self.render(rays[i : i + chunk]) for i in range(0, rays.shape[0], chunk)]
+            device = module_device(self)
+            parts = [{key: value.to(rays.device) for key, value in self.render(rays[i : i + chunk].to(device)).items()}
+                     for i in range(0, rays.shape[0], chunk)]
         finally:
             self.train(was_training)
         return {key: torch.cat([p[key] for p in parts]) for key in ("rgb", "depth", "opacity")}

@@ -23,9 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from nstr.core.precision import at_least_float32, full_precision
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
-from nstr.nn.hashgrid import HashGrid
+from nstr.nn.hashgrid import BACKENDS, HashGrid
 from nstr.nn.mlp import TangentMLP, mlp
 
 COMPOSITIONS = ("vector", "sum", "plain")
@@ -55,6 +56,9 @@ class NSTRConfig(ModelConfig):
     reg_fraction: float = option(0.25, "fraction of each batch on which the transport and smoothness terms "
                                        "are estimated (unbiased; cuts their cost)")
     grid_lr_scale: float = option(1.0, "grid features learn at this multiple of the base learning rate")
+    backend: str = option("torch", "grid encoding: torch (any device; exact dS/dx), tcnn (tiny-cuda-nn, CUDA only, "
+                                   "no dS/dx: needs lambda_pde and lambda_smooth 0) or auto (tcnn when it is "
+                                   "installed, the fit runs on CUDA and no term needs dS/dx, else torch)")
 
     def __post_init__(self) -> None:
         positive = ("k", "grid_res", "grid_channels", "levels", "max_res", "spectral_width", "decoder_width",
@@ -74,6 +78,16 @@ class NSTRConfig(ModelConfig):
                 raise ValueError(f"{name} must be a finite number >= 0")
         if not 4 <= self.log2_table <= 26:
             raise ValueError("log2_table must be in 4..26")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got '{self.backend}'")
+        if self.backend == "tcnn" and self.needs_tangents:
+            raise ValueError("backend tcnn has no exact dS/dx: the transport and smoothness terms need backend "
+                             "torch (or lambda_pde and lambda_smooth 0)")
+
+    @property
+    def needs_tangents(self) -> bool:
+        """Whether training needs dS/dx (the transport or smoothness term is on)."""
+        return self.lambda_pde > 0 or self.lambda_smooth > 0
 
 
 @register("nstr")
@@ -88,8 +102,9 @@ class NSTR(Field):
     def __init__(self, in_dim: int, out_dim: int, config: NSTRConfig | None = None, **options: Any):
         super().__init__(in_dim, out_dim, config, **options)
         cfg: NSTRConfig = self.config
+        backend = "torch" if cfg.backend == "auto" and cfg.needs_tangents else cfg.backend
         self.grid = HashGrid(in_dim, levels=cfg.levels, features=cfg.grid_channels, log2_table=cfg.log2_table,
-                             base_res=cfg.grid_res, max_res=max(cfg.max_res, cfg.grid_res))
+                             base_res=cfg.grid_res, max_res=max(cfg.max_res, cfg.grid_res), backend=backend)
         self.spectral = TangentMLP(self.grid.out_dim + in_dim, cfg.spectral_width, cfg.spectral_layers, cfg.k)
         omega = torch.randn(cfg.k, in_dim) * (2 * math.pi * cfg.basis_sigma)
         phase = (torch.rand(cfg.k) * 2 - 1) * math.pi
@@ -110,6 +125,11 @@ class NSTR(Field):
         """S(x) [N, K]."""
         z = self.grid(x)
         return self.spectral(torch.cat([z, x], dim=1))
+
+    @property
+    def exact_jacobian(self) -> bool:
+        """Whether dS/dx is available: the grid runs on the torch backend (tiny-cuda-nn's has no tangents)."""
+        return self.grid.backend == "torch"
 
     def spectrum_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(S [N, K], dS/dx [N, K, d]), exact, by forward tangents through the grid and H_psi."""
@@ -150,7 +170,9 @@ class NSTR(Field):
         if compose == "plain":
             terms = s
         else:
-            terms = s * torch.sin(x @ self.omega.t() + self.phase)
+            with full_precision(x):  # basis phases of tens of radians: float32 under autocast
+                phases = x @ self.omega.t() + self.phase
+            terms = s * torch.sin(phases)
             if compose == "sum":
                 terms = terms.sum(dim=1, keepdim=True)
         if self.config.decoder_features:
@@ -175,9 +197,9 @@ class NSTR(Field):
         terms = {}
         if cfg.lambda_pde > 0:
             residual = ds - self.flow(x, s)
-            terms["pde"] = cfg.lambda_pde * residual.pow(2).sum(dim=(1, 2)).mean()
+            terms["pde"] = cfg.lambda_pde * at_least_float32(residual).pow(2).sum(dim=(1, 2)).mean()
         if cfg.lambda_smooth > 0:
-            terms["smooth"] = cfg.lambda_smooth * ds.pow(2).sum(dim=(1, 2)).mean()
+            terms["smooth"] = cfg.lambda_smooth * at_least_float32(ds).pow(2).sum(dim=(1, 2)).mean()
         return terms
 
     def param_groups(self) -> list[dict[str, Any]]:

@@ -30,12 +30,13 @@ def model_class(name: str) -> type[Field]:
 
 
 def build_model(name: str, in_dim: int, out_dim: int, **options: Any) -> Field:
-    """Instantiate a registered model; bad option values become one-line errors."""
+    """Instantiate a registered model; bad option values (and a backend that is not installed) become one-line
+    errors."""
     cls = model_class(name)
     unknown = set(options) - set(cls.option_names())
     if unknown:
         raise NstrError(f"model '{name}' has no option(s) {', '.join(sorted(unknown))}")
     try:
         return cls(in_dim, out_dim, **options)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         raise NstrError(f"model '{name}': {exc}") from None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from nstr.core.precision import full_precision
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
 
@@ -55,7 +56,8 @@ class SIREN(Field):
             layer.weight.uniform_(-bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        for layer, omega in zip(self.sines, self.omegas, strict=True):
+        with full_precision(x):  # omega0 (W0 x + b0) spans tens of radians: float32 under autocast
+            h = torch.sin(self.omegas[0] * self.sines[0](x))
+        for layer, omega in zip(self.sines[1:], self.omegas[1:], strict=True):
             h = torch.sin(omega * layer(h))
         return self.last(h)

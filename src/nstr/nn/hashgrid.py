@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 from torch import nn
+
+from nstr.core.precision import full_precision
 
 
 class FourierFeatures(nn.Module):
@@ -25,7 +28,8 @@ class FourierFeatures(nn.Module):
         return 2 * self.features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        angles = (2 * math.pi) * (x @ self.B)
+        with full_precision(x):  # phases of tens of radians: float32 under autocast (nstr.core.precision)
+            angles = (2 * math.pi) * (x @ self.B)
         return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
 
 
@@ -269,7 +273,10 @@ class HashGrid(nn.Module):
     (a loss on df/dx reaches the table).
 
     ``backend``: "torch" (this implementation, the reference), "tcnn" (tiny-cuda-nn's fused CUDA kernels,
-    needs ``tinycudann`` and a CUDA device), or "auto" (tcnn when both are available, else torch).
+    needs ``tinycudann`` and a CUDA device), or "auto": tcnn when tiny-cuda-nn is installed and the table is on
+    a CUDA device, else torch. ``auto`` is resolved where the grid runs, not where it was built: a model built
+    on the CPU and moved to a GPU by the fit uses tcnn there (``backend`` says which is in use now;
+    ``backend_option`` is what was asked for).
 
     One weight layout for both backends: the only parameter is ``table`` [entries, features] as above (the
     same state_dict keys and shapes), so weights saved with either backend load into the other. tiny-cuda-nn
@@ -295,7 +302,8 @@ class HashGrid(nn.Module):
         _check_hashgrid_options(in_dim, levels, features, log2_table, base_res, max_res, backend)
         self.in_dim, self.levels, self.features = in_dim, levels, features
         self.log2_table, self.base_res, self.max_res = log2_table, base_res, max_res
-        self.backend = _resolve_backend(backend)
+        self.backend_option = _check_backend(backend)
+        self._tcnn: nn.Module | None = None  # tiny-cuda-nn's encoding, built on first use (``_tcnn_module``)
         self.resolutions = level_resolutions(levels, base_res, max_res)
         size = 1 << log2_table
         self.dense_levels = k = sum((n + 1) ** in_dim <= size for n in self.resolutions)
@@ -324,11 +332,23 @@ class HashGrid(nn.Module):
         steps = torch.stack([torch.zeros_like(primes), primes & (size - 1)], dim=1)[:, :, None]
         self.register_buffer("_prime_steps", steps.to(self.index_dtype), persistent=False)  # [d, 2, 1]
         self.register_buffer("_hash_offsets", offsets[k:, None, None], persistent=False)
-        if self.backend == "tcnn":
+
+    @property
+    def backend(self) -> str:
+        """The backend in use: "tcnn" or "torch" ("auto" resolved by where the table is now)."""
+        if self.backend_option == "auto":
+            return "tcnn" if self.table.is_cuda and _tcnn_available() else "torch"
+        return self.backend_option
+
+    def _tcnn_module(self) -> nn.Module:
+        """tiny-cuda-nn's encoding and the rows of ``table`` that form its flat parameter, built on first use."""
+        if self._tcnn is None:
             self._tcnn, self._tcnn_params = _tcnn_encoding(self)
             # tcnn's flat parameter as rows of ``table`` (see the class docstring); not saved: derived.
-            rows = torch.arange(-(-self._tcnn_params // features)) % total
+            entries = self.table.shape[0]
+            rows = torch.arange(-(-self._tcnn_params // self.features), device=self.table.device) % entries
             self.register_buffer("_tcnn_rows", rows, persistent=False)
+        return self._tcnn
 
     @property
     def out_dim(self) -> int:
@@ -415,11 +435,12 @@ class HashGrid(nn.Module):
 
     def _tcnn_forward(self, u: torch.Tensor) -> torch.Tensor:
         """tiny-cuda-nn's encoding of u in [0, 1]^d with its parameters read from ``table`` (differentiably)."""
-        self._tcnn.params = gather_rows(self.table, self._tcnn_rows).reshape(-1)[: self._tcnn_params]
+        encoding = self._tcnn_module()
+        encoding.params = gather_rows(self.table, self._tcnn_rows).reshape(-1)[: self._tcnn_params]
         try:
-            return self._tcnn(u)
+            return encoding(u)
         finally:
-            self._tcnn.params = None  # the graph of this step is not kept alive by the module
+            encoding.params = None  # the graph of this step is not kept alive by the module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.in_dim:
@@ -464,6 +485,7 @@ def _check_hashgrid_options(in_dim, levels, features, log2_table, base_res, max_
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
 
 
+@functools.cache
 def _tcnn_available() -> bool:
     try:
         import tinycudann  # optional dependency (CUDA only): is it installed?  # noqa: F401
@@ -472,9 +494,8 @@ def _tcnn_available() -> bool:
     return torch.cuda.is_available()
 
 
-def _resolve_backend(backend: str) -> str:
-    if backend == "auto":
-        return "tcnn" if _tcnn_available() else "torch"
+def _check_backend(backend: str) -> str:
+    """``backend`` itself; "tcnn" without tiny-cuda-nn and CUDA is an error at once ("auto" is resolved later)."""
     if backend == "tcnn" and not _tcnn_available():
         raise ImportError(
             "backend='tcnn' needs tiny-cuda-nn and a CUDA device: install it with "

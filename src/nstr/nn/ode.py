@@ -29,6 +29,7 @@ import torch
 
 from nstr.core.errors import NstrError
 from nstr.core.lazy import lazy_import
+from nstr.core.precision import at_least_float32
 
 torchdiffeq = lazy_import("torchdiffeq")  # loaded on first use: it imports scipy.integrate (0.4 s)
 
@@ -81,7 +82,7 @@ def kinetic_energy(evaluations: list[Evaluation]) -> torch.Tensor:
     """0.5 * sum_k w_k mean(v_k^2): the solver's estimate of 0.5 int mean(f^2) dt (unweighted by lambda)."""
     if not evaluations:
         raise ValueError("no evaluations to form a kinetic energy from")
-    return 0.5 * sum(w * v.pow(2).mean() for w, v in evaluations)
+    return 0.5 * sum(w * at_least_float32(v).pow(2).mean() for w, v in evaluations)  # float32 under autocast too
 
 
 def odeint_adaptive(f: VectorField, y0: torch.Tensor, t0: float, t1: float, rtol: float = 1e-3,
@@ -100,7 +101,7 @@ def odeint_adaptive(f: VectorField, y0: torch.Tensor, t0: float, t1: float, rtol
 
     def augmented(t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         v = f(t, state[0])
-        return v, 0.5 * v.pow(2).mean().reshape(1)
+        return v, 0.5 * at_least_float32(v).pow(2).mean().reshape(1)
 
     times = torch.tensor([t0, t1], dtype=y0.dtype, device=y0.device)
     energy0 = y0.new_zeros(1)

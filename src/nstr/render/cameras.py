@@ -26,15 +26,17 @@ def pixel_rays(c2w: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, height
     """Origins and unit directions [B, 3] through pixel centres (rows[b], cols[b]) of cameras c2w [B, 4, 4]."""
     c2w = c2w.to(torch.float32)
     camera = torch.stack([(cols.float() + 0.5 - width / 2) / focal, -(rows.float() + 0.5 - height / 2) / focal,
-                          -torch.ones(rows.shape, dtype=torch.float32)], dim=-1)
+                          -torch.ones(rows.shape, dtype=torch.float32, device=rows.device)], dim=-1)
     directions = torch.einsum("bij,bj->bi", c2w[:, :3, :3], camera)
     directions = directions / directions.norm(dim=-1, keepdim=True)
     return c2w[:, :3, 3], directions
 
 
 def camera_rays(c2w: torch.Tensor, height: int, width: int, focal: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Origins and unit directions [H, W, 3] of every pixel of one camera (see the module docstring)."""
-    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    """Origins and unit directions [H, W, 3] of every pixel of one camera (see the module docstring), on the
+    camera's device."""
+    rows, cols = torch.meshgrid(torch.arange(height, device=c2w.device), torch.arange(width, device=c2w.device),
+                                indexing="ij")
     cameras = c2w.to(torch.float32).expand(height * width, 4, 4)
     origins, directions = pixel_rays(cameras, rows.reshape(-1), cols.reshape(-1), height, width, focal)
     return origins.reshape(height, width, 3), directions.reshape(height, width, 3)
@@ -49,7 +51,7 @@ def look_at(eye: torch.Tensor, target: torch.Tensor, up: torch.Tensor) -> torch.
     if float(right.norm()) < 1e-9:
         raise ValueError("look_at: the view direction is parallel to up")
     right = right / right.norm()
-    c2w = torch.eye(4, dtype=eye.dtype)
+    c2w = torch.eye(4, dtype=eye.dtype, device=eye.device)
     c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, torch.linalg.cross(back, right), back, eye
     return c2w
 
@@ -68,7 +70,7 @@ def orbit_poses(c2w: torch.Tensor, frames: int) -> torch.Tensor:
     height = float((centres @ up).mean())
     height = max(min(height, 0.95 * radius), -0.95 * radius)
     ring = math.sqrt(radius**2 - height**2)
-    side = torch.tensor([1.0, 0.0, 0.0]) if abs(float(up[0])) < 0.9 else torch.tensor([0.0, 1.0, 0.0])
+    side = up.new_tensor([1.0, 0.0, 0.0] if abs(float(up[0])) < 0.9 else [0.0, 1.0, 0.0])
     a = torch.linalg.cross(up, side)
     a = a / a.norm()
     b = torch.linalg.cross(up, a)
@@ -76,7 +78,7 @@ def orbit_poses(c2w: torch.Tensor, frames: int) -> torch.Tensor:
     for k in range(frames):
         angle = 2 * math.pi * k / frames
         eye = height * up + ring * (math.cos(angle) * a + math.sin(angle) * b)
-        poses.append(look_at(eye, torch.zeros(3), up))
+        poses.append(look_at(eye, up.new_zeros(3), up))
     return torch.stack(poses)
 
 

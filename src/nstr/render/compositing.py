@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from nstr.core.device import accumulation_dtype
+from nstr.core.precision import at_least_float32
 from nstr.render.samplers import Samples, importance_edges, march, ray_box, stratified_edges
 
 #: Background colours a scene is composited over, by name.
@@ -34,11 +36,12 @@ def render_weights(sigma: torch.Tensor, samples: Samples) -> tuple[torch.Tensor,
     # Capped so that one overflowing density (exp of a large raw value) stays opaque instead of turning the
     # running sum, and with it every later ray of the batch, into inf - inf.
     optical = (sigma * (samples.t_end - samples.t_start)).clamp(max=OPTICAL_CAP)
-    total = optical.double().cumsum(0)
-    exclusive = total - optical.double()
+    wide = accumulation_dtype(sigma.device)  # float64 (float32 on MPS, which has no float64)
+    total = optical.to(wide).cumsum(0)
+    exclusive = total - optical.to(wide)
     first = torch.ones_like(samples.ray_index, dtype=torch.bool)
     first[1:] = samples.ray_index[1:] != samples.ray_index[:-1]
-    base = torch.zeros(samples.n_rays, dtype=torch.float64, device=sigma.device)
+    base = torch.zeros(samples.n_rays, dtype=wide, device=sigma.device)
     base[samples.ray_index[first]] = exclusive[first]
     transmittance = torch.exp(-(exclusive - base[samples.ray_index])).to(sigma.dtype)
     alpha = 1.0 - torch.exp(-optical)
@@ -55,7 +58,9 @@ def accumulate(weights: torch.Tensor, values: torch.Tensor, samples: Samples) ->
 def composite(sigma: torch.Tensor, rgb: torch.Tensor, samples: Samples,
               background: torch.Tensor) -> dict[str, torch.Tensor]:
     """Colour [R, 3] over ``background`` [3], expected distance ``depth`` [R] (of the visible part, 0 for an
-    empty ray) and ``opacity`` [R] of each ray."""
+    empty ray) and ``opacity`` [R] of each ray. Always in float32: under autocast (``--precision bf16``) the field's
+    outputs may come in bfloat16, and transmittance and per-ray sums need float32's precision."""
+    sigma, rgb = at_least_float32(sigma), at_least_float32(rgb)
     weights, _ = render_weights(sigma, samples)
     opacity = accumulate(weights, sigma.new_ones(len(samples)), samples)[:, 0]
     colour = accumulate(weights, rgb, samples) + (1.0 - opacity)[:, None] * background

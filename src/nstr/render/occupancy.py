@@ -45,16 +45,18 @@ class OccupancyGrid(nn.Module):
     def update(self, density: Callable[[torch.Tensor], torch.Tensor], fraction: float = 1.0,
                chunk: int = 1 << 16) -> None:
         """Measure ``density`` at one random point in a random ``fraction`` of the cells and fold it into the
-        running maxima. Random draws depend only on the update count."""
-        generator = torch.Generator().manual_seed(int(self.updates) + 1)
+        running maxima. Random draws depend only on the update count (and the grid's device, where they happen)."""
+        device = self.density.device
+        generator = torch.Generator(device=device).manual_seed(int(self.updates) + 1)
         n = self.density.numel()
         if fraction >= 1.0:
-            cells = torch.arange(n)
+            cells = torch.arange(n, device=device)
         else:
-            cells = torch.randperm(n, generator=generator)[: max(1, int(fraction * n))]
+            cells = torch.randperm(n, generator=generator, device=device)[: max(1, int(fraction * n))]
         r = self.resolution
         ijk = torch.stack([cells // (r * r), (cells // r) % r, cells % r], dim=1).float()
-        points = (ijk + torch.rand(len(cells), 3, generator=generator)) / r * (2 * self.bound) - self.bound
+        jitter = torch.rand(len(cells), 3, generator=generator, device=device)
+        points = (ijk + jitter) / r * (2 * self.bound) - self.bound
         measured = torch.cat([density(points[i : i + chunk]) for i in range(0, len(cells), chunk)])
         old = self.density[cells]
         self.density[cells] = torch.where(old < 0, measured, torch.maximum(old * self.decay, measured))

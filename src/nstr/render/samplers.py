@@ -77,8 +77,9 @@ def march(origins: torch.Tensor, directions: torch.Tensor, near: torch.Tensor, f
     ``occupied(points [M, 3]) -> bool [M]`` accepts (an occupancy grid's test)."""
     longest = float((far - near).max()) if near.numel() else 0.0
     n = max(1, math.ceil(longest / step))
-    offset = torch.rand(near.shape[0], 1, generator=generator) if generator is not None else 0.0
-    starts = near[:, None] + (torch.arange(n, dtype=near.dtype) + offset) * step
+    offset = (torch.rand(near.shape[0], 1, generator=generator, device=near.device) if generator is not None
+              else 0.0)
+    starts = near[:, None] + (torch.arange(n, dtype=near.dtype, device=near.device) + offset) * step
     ends = (starts + step).minimum(far[:, None])
     keep = ends > starts
     if occupied is not None:

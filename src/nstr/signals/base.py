@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from typing import Any, ClassVar
 import torch
 
 from nstr.core.config import Config
+from nstr.core.device import fits_on
 from nstr.core.errors import NstrError
 from nstr.models import model_class
 from nstr.models.base import Field
@@ -51,6 +53,11 @@ class Signal(ABC):
     #: (an SDF's held-fixed points, a scene's val-view rays; both redraw their training samples through
     #: ``nstr.signals.sampling.Resampler``) sets False, and the fit refuses ``--holdout`` for it.
     evaluates_training_samples: ClassVar[bool] = True
+    #: Where the signal's tensors live (``to``): the training device, or the CPU when ``streamed``.
+    device: torch.device = torch.device("cpu")
+    #: True when the tensors stay on the host in pinned memory because they would not fit the device (``to``);
+    #: the fit then draws minibatches on the host and copies each to the device.
+    streamed: bool = False
 
     @classmethod
     def make_config(cls, config: SignalConfig | None, options: dict[str, Any]) -> SignalConfig:
@@ -173,6 +180,42 @@ class Signal(ABC):
         """Called before every optimiser step; return True after replacing ``coords``/``values`` (resampling,
         through ``nstr.signals.sampling.Resampler``). The number of samples stays the same."""
         return False
+
+    def to(self, device: str | torch.device) -> Signal:
+        """Move the tensors the fit trains and scores on to ``device``, once, so minibatches are drawn there.
+
+        On a CUDA device with too little free memory (more than ``nstr.core.device.DEVICE_MEMORY_SHARE`` of it)
+        the tensors stay on the host in pinned memory instead (``streamed``): the fit draws each minibatch on
+        the host and copies it to the device. Returns the signal itself.
+        """
+        device = torch.device(device)
+        sizes: dict[int, int] = {}
+
+        def measure(tensor: torch.Tensor) -> torch.Tensor:
+            sizes[id(tensor)] = tensor.numel() * tensor.element_size()
+            return tensor
+
+        self.move_tensors(measure)
+        streamed = not fits_on(device, sum(sizes.values()))
+        moved: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # tensors shared by two names are moved once
+
+        def move(tensor: torch.Tensor) -> torch.Tensor:
+            if id(tensor) not in moved:
+                copy = (tensor if tensor.is_pinned() else tensor.pin_memory()) if streamed else tensor.to(device)
+                moved[id(tensor)] = (tensor, copy)
+            return moved[id(tensor)][1]
+
+        self.move_tensors(move)
+        self.device, self.streamed = (torch.device("cpu"), True) if streamed else (device, False)
+        return self
+
+    def move_tensors(self, move: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Replace every tensor the fit uses by ``move(tensor)`` (``to`` calls this). By default every tensor
+        attribute of the signal (coordinates, values, targets, evaluation set); a kind that keeps tensors in
+        other objects (a pool of samples, camera views) moves those too."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, move(value))
 
     def field_metrics(self, model: Field) -> dict[str, Any]:
         """Quality numbers that need the fitted field itself, not its values at ``coords`` (an SDF's Chamfer

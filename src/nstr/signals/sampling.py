@@ -34,7 +34,13 @@ class Resampler:
             raise ValueError(f"every must be >= 1, got {every}")
         self.draw, self.seed, self.every = draw, seed, every
         self.stream, self.period = seed, 0
-        draw(torch.Generator().manual_seed(step_seed(self.stream, self.period)))
+        #: Where draws happen: the device of the signal's sample pool (``ResampledSignal.move_tensors``). The
+        #: generator lives there, so the same seeds give the same samples on the same device.
+        self.device = torch.device("cpu")
+        draw(self.generator(self.stream, self.period))
+
+    def generator(self, stream: int, period: int) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(step_seed(stream, period))
 
     def before_step(self, step: int, generator: torch.Generator) -> bool:
         """Redraw for fit step ``step`` unless the samples held are already that step's; True after a redraw.
@@ -42,7 +48,7 @@ class Resampler:
         stream, period = generator.initial_seed() + self.seed, step // self.every
         if (stream, period) == (self.stream, self.period):
             return False
-        self.draw(torch.Generator().manual_seed(step_seed(stream, period)))
+        self.draw(self.generator(stream, period))
         self.stream, self.period = stream, period
         return True
 
@@ -63,6 +69,12 @@ class ResampledSignal(Signal):
 
     def before_step(self, step: int, generator: torch.Generator) -> bool:
         return self.resampler.before_step(step, generator)
+
+    def to(self, device: str | torch.device) -> ResampledSignal:
+        """``Signal.to``; later draws happen where the pool now lives."""
+        super().to(device)
+        self.resampler.device = self.device
+        return self
 
     @property
     def training_targets(self) -> torch.Tensor:

@@ -24,13 +24,16 @@ import torch
 from tqdm.auto import tqdm
 
 from nstr.core.allocator import tune_allocator
+from nstr.core.device import describe, module_device, resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.io import read_json, write_atomic, write_json
 from nstr.core.machine import environment
 from nstr.core.plotting import save_curve
+from nstr.core.precision import PRECISIONS
 from nstr.models import build_model
 from nstr.models.base import Field
 from nstr.signals import Signal, load_signal
+from nstr.signals.sampling import step_seed
 from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, prepare_run_dir, save_weights
 
 SCHEDULES = ("cosine", "constant")
@@ -51,6 +54,7 @@ class FitSettings:
     lr_final: float = 0.05  #: final learning rate as a fraction of lr (cosine)
     checkpoint_every: int = 0  #: write checkpoint.pt every N steps (0 = only on interrupt)
     compile: bool = False  #: torch.compile the loss and its backward (pays off on long fits)
+    precision: str = "fp32"  #: fp32, or bf16 / fp16 autocast of forward and loss (float32 weights, Adam state)
 
     def validate(self) -> None:
         if self.steps is None and self.max_seconds is None:
@@ -69,6 +73,8 @@ class FitSettings:
             raise NstrError("--eval-every must be >= 1 and --checkpoint-every >= 0")
         if self.schedule not in SCHEDULES:
             raise NstrError(f"--schedule must be one of {', '.join(SCHEDULES)}, got '{self.schedule}'")
+        if self.precision not in PRECISIONS:
+            raise NstrError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if not 0.0 <= self.lr_final <= 1.0:
             raise NstrError(f"lr_final must be in [0, 1], got {self.lr_final}")
 
@@ -97,13 +103,15 @@ class _State:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def split_holdout(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of training and held-out samples; the split depends only on n, fraction and seed."""
+def split_holdout(n: int, fraction: float, seed: int, device: str | torch.device = "cpu"
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of training and held-out samples on ``device``; the split depends only on n, fraction and seed
+    (it is drawn on the host, so it is the same on every device)."""
     if fraction <= 0:
-        return torch.arange(n), torch.zeros(0, dtype=torch.long)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7919))
+        return torch.arange(n, device=device), torch.zeros(0, dtype=torch.long, device=device)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7919), device="cpu")
     n_hold = int(round(fraction * n))
-    return perm[n_hold:].sort().values, perm[:n_hold].sort().values
+    return perm[n_hold:].sort().values.to(device), perm[:n_hold].sort().values.to(device)
 
 
 def learning_rate(base: float, progress: float, settings: FitSettings) -> float:
@@ -129,7 +137,7 @@ def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
 
 
 def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool = False,
-                  signal: Signal | None = None):
+                  signal: Signal | None = None, precision: str = "fp32"):
     """A function (x, y) -> {loss, terms...} doing one optimiser step.
 
     The loss is ``signal.loss_terms(model, x, y)`` when a signal is given (its own task loss), else the
@@ -137,21 +145,44 @@ def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool 
 
     With ``compile``, the loss and its backward are compiled by ``torch.compile`` (inductor fuses the
     elementwise work around each matmul; the optimiser stays eager so the schedule costs no recompiles).
+
+    ``precision`` "bf16" or "fp16" runs the forward and the loss under ``torch.autocast`` on the model's device
+    (``nstr.core.precision``); the terms are summed in float32, the backward and Adam's step work on the float32
+    weights. fp16 scales the loss with a ``torch.amp.GradScaler`` (the function's ``scaler``, None otherwise),
+    which unscales the gradients and skips a step whose gradients overflowed. "fp32" adds nothing.
     """
+    dtype = PRECISIONS[precision]
+    device_type = next(model.parameters()).device.type
+
+    def terms_of(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        return signal.loss_terms(model, x, y) if signal is not None else model.loss_terms(x, y)
 
     def loss_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        terms = signal.loss_terms(model, x, y) if signal is not None else model.loss_terms(x, y)
+        if dtype is None:
+            terms = terms_of(x, y)
+        else:
+            with torch.autocast(device_type, dtype=dtype):
+                terms = terms_of(x, y)
+            terms = {name: value.float() for name, value in terms.items()}
         return sum(terms.values()), terms
 
     forward = torch.compile(loss_terms, dynamic=False) if compile else loss_terms
+    scaler = torch.amp.GradScaler(device_type) if precision == "fp16" else None
 
     def step(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         loss, terms = forward(x, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            scaler.step(optimizer)
+            scaler.update()
         return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
 
+    step.scaler = scaler
     return step
 
 
@@ -165,6 +196,7 @@ def fit(
     quiet: bool = False,
     callback: Callable[[int, dict[str, float]], None] | None = None,
     extra_config: dict[str, Any] | None = None,
+    device: str | torch.device | None = None,
     _resume: dict[str, Any] | None = None,
     **options: Any,
 ) -> FitResult:
@@ -174,6 +206,9 @@ def fit(
     created if missing, and an existing non-empty folder is refused unless ``overwrite`` (never lose results).
     ``callback(step, record)`` is called after every evaluation; ``extra_config`` is stored in config.json
     (for example the FreSh selection that chose a model option).
+    ``device``: where to train ("auto", "cpu", "cuda", "cuda:N", "mps"; ``nstr.core.device.resolve_device``);
+    None trains where the model is. The model and the signal's tensors move there once (``Signal.to``) and
+    minibatches are drawn there; the device and its name are recorded in config.json and metrics.json.
     Fitting raises glibc's mmap threshold for this process (``nstr.core.allocator.tune_allocator``) so large
     activations are reused rather than page-faulted in afresh every step; set NSTR_NO_MALLOPT=1 to opt out.
     """
@@ -190,18 +225,23 @@ def fit(
     if settings.holdout and not signal.evaluates_training_samples:
         raise NstrError(f"--holdout does not apply to {signal.kind} signals: they are scored on evaluation "
                         "samples kept apart from the samples they train on")
-    train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed)
+    device = module_device(model) if device is None else resolve_device(device)
+    model.to(device)
+    signal.to(device)  # once: minibatches are drawn where the signal lives (the host, if it is streamed)
+    train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed, device=signal.device)
     if len(train_idx) == 0:
         raise NstrError("--holdout leaves no samples to train on")
     optimizer = _optimizer(model, lr)
-    generator = torch.Generator().manual_seed(settings.seed)
+    generator = torch.Generator(device=signal.device).manual_seed(settings.seed)
     state = _State()
     if _resume is not None:
-        state = _restore(_resume, model, optimizer, generator)
+        state = _restore(_resume, model, optimizer, generator, settings.seed)
     elif out is not None:
         out = prepare_run_dir(out, overwrite)
-        _write_config(out, signal, model, settings, extra_config or {})
+        _write_config(out, signal, model, settings, extra_config or {}, device)
     trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
+    if _resume is not None and trainer.scaler is not None and "scaler" in _resume:
+        trainer.scaler.load_state_dict(_resume["scaler"])
     return trainer.run(state, out, quiet, callback, resumed_from=state.step if _resume else None)
 
 
@@ -212,23 +252,32 @@ class _Trainer:
         self.signal, self.model, self.settings = signal, model, settings
         self.train_idx, self.hold_idx = train_idx, hold_idx
         self.optimizer, self.generator, self.lr = optimizer, generator, lr
-        self.train_step = training_step(model, optimizer, compile=settings.compile, signal=signal)
+        self.device = module_device(model)  # where steps run; the signal's tensors are there too unless streamed
+        self.train_step = training_step(model, optimizer, compile=settings.compile, signal=signal,
+                                        precision=settings.precision)
+        self.scaler = self.train_step.scaler  # fp16's loss scale, kept in checkpoints
         self.full_batch = None
         self.cache_full_batch()
 
     def cache_full_batch(self) -> None:
         full = self.settings.batch_size == 0 or self.settings.batch_size >= len(self.train_idx)
         targets = self.signal.training_targets
-        self.full_batch = (self.signal.coords[self.train_idx], targets[self.train_idx]) if full else None
+        self.full_batch = (self.to_device(self.signal.coords[self.train_idx]),
+                           self.to_device(targets[self.train_idx])) if full else None
+
+    def to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A batch on the model's device: itself unless the signal is streamed from the host."""
+        return tensor.to(self.device, non_blocking=True)
 
     def batch(self, state: _State) -> tuple[torch.Tensor, torch.Tensor]:
         if self.signal.before_step(state.step, self.generator):  # the signal drew new samples
             self.cache_full_batch()
         if self.full_batch is not None:
             return self.full_batch
-        pick = torch.randint(len(self.train_idx), (self.settings.batch_size,), generator=self.generator)
+        pick = torch.randint(len(self.train_idx), (self.settings.batch_size,), generator=self.generator,
+                             device=self.generator.device)
         idx = self.train_idx[pick]
-        return self.signal.coords[idx], self.signal.training_targets[idx]
+        return self.to_device(self.signal.coords[idx]), self.to_device(self.signal.training_targets[idx])
 
     def step(self, state: _State) -> dict[str, float]:
         lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
@@ -300,7 +349,10 @@ class _Trainer:
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "generator": self.generator.get_state(),
+                "generator_device": str(self.generator.device),
                 "torch_rng": torch.get_rng_state(),
+                **({"cuda_rng": torch.cuda.get_rng_state(self.device)} if self.device.type == "cuda" else {}),
+                **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
             },
             buffer,
         )
@@ -321,6 +373,7 @@ class _Trainer:
             train_seconds=state.train_seconds,
             seconds_per_step=state.train_seconds / max(state.step, 1),
             lr=self.lr,
+            **describe(self.device),
         )
         metrics.update(self.signal.training_metrics(state.step, state.train_seconds))
         if resumed_from is not None:
@@ -341,7 +394,8 @@ class _Trainer:
         (out / CHECKPOINT).unlink(missing_ok=True)
 
 
-def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings, extra: dict[str, Any]) -> None:
+def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings, extra: dict[str, Any],
+                  device: torch.device) -> None:
     name = getattr(model, "registry_name", None)
     if name is None:
         raise NstrError(f"{type(model).__name__} is not registered; use nstr.models.register to save runs")
@@ -351,9 +405,9 @@ def _write_config(out: Path, signal: Signal, model: Field, settings: FitSettings
             "nstr_version": _version(),
             "signal": signal.spec(out),
             "model": {"name": name, "in_dim": model.in_dim, "out_dim": model.out_dim,
-                      "options": model.config.to_dict()},
+                      "options": model.config.to_dict(), "resolved": model.resolved_options()},
             "fit": asdict(settings),
-            "environment": environment(),
+            "environment": {**environment(), **describe(device)},
             **extra,
         },
     )
@@ -363,26 +417,50 @@ def _version() -> str:
     return version("nstr")
 
 
-def _restore(saved: dict[str, Any], model, optimizer, generator) -> _State:
+def _restore(saved: dict[str, Any], model, optimizer, generator, seed: int) -> _State:
+    """Training state from a checkpoint (read onto the host; the optimiser's state follows the parameters to
+    their device). Random streams continue exactly on the same kind of device; a run resumed on another kind
+    (trained on a GPU, resumed on the CPU) draws its minibatches from a stream seeded by (seed, step)."""
+    state = _State(**saved["state"])
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
-    generator.set_state(saved["generator"])
+    if torch.device(saved.get("generator_device", "cpu")).type == generator.device.type:
+        generator.set_state(saved["generator"])
+    else:
+        generator.manual_seed(step_seed(seed, state.step))
     torch.set_rng_state(saved["torch_rng"])
-    return _State(**saved["state"])
+    device = module_device(model)
+    if "cuda_rng" in saved and device.type == "cuda":
+        torch.cuda.set_rng_state(saved["cuda_rng"], device)
+    return state
 
 
-def resume(out: str | Path, quiet: bool = False) -> FitResult:
-    """Continue a killed run from its last checkpoint to its original budget."""
+def resume(out: str | Path, quiet: bool = False, device: str | torch.device | None = None) -> FitResult:
+    """Continue a killed run from its last checkpoint to its original budget.
+
+    ``device``: where to continue (see ``fit``); None continues on the device the run recorded when that device
+    is here (runs that predate the record: the CPU), else on ``resolve_device("auto")``. The same seed gives the
+    same numbers only on the same kind of device."""
     out = Path(out)
     config = read_json(out / CONFIG)
+    device = resolve_device(device) if device is not None else recorded_device(config)
     if (out / METRICS).exists() and not (out / CHECKPOINT).exists():
         raise NstrError(f"run '{out}' already finished; there is nothing to resume")
     if not (out / CHECKPOINT).exists():
         raise NstrError(f"run '{out}' has no checkpoint.pt to resume from (use --checkpoint-every N)")
-    saved = torch.load(out / CHECKPOINT, weights_only=False)
+    saved = torch.load(out / CHECKPOINT, weights_only=False, map_location="cpu")
     signal = load_signal(config["signal"], out)
     spec = config["model"]
     model = build_model(spec["name"], spec["in_dim"], spec["out_dim"], **spec["options"])
     settings = FitSettings(**config["fit"])
-    return fit(signal, model, settings, out=out, quiet=quiet, _resume=saved)
+    return fit(signal, model, settings, out=out, quiet=quiet, device=device, _resume=saved)
+
+
+def recorded_device(config: dict[str, Any]) -> torch.device:
+    """The device a run's config.json records when it is present here (the CPU for runs that predate the
+    record), else the device "auto" picks."""
+    try:
+        return resolve_device(config.get("environment", {}).get("device", "cpu"))
+    except NstrError:
+        return resolve_device("auto")
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save
 
+from nstr.core.device import module_device, resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.io import read_json, write_atomic
 from nstr.models import build_model
@@ -61,9 +62,11 @@ def save_weights(model: torch.nn.Module, path: Path) -> None:
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:
+    """Read ``model.safetensors`` straight onto the model's device (weights are stored from the host, so a run
+    trained on one device loads on any other)."""
     if not Path(path).exists():
         raise NstrError(f"'{path}' is missing: the run did not finish; resume it with 'nstr fit --resume'")
-    model.load_state_dict(load_file(str(path)))
+    model.load_state_dict(load_file(str(path), device=str(module_device(model))))
 
 
 @dataclass
@@ -95,21 +98,25 @@ class Run:
             f"steps      {m.get('steps')}  in {m.get('train_seconds', float('nan')):.1f} s "
             f"({m.get('seconds_per_step', float('nan')) * 1e3:.1f} ms/step)",
         ]
+        if "device" in m:
+            lines.append(f"device     {m['device']} ({m.get('device_name', '?')})")
         for key in ("psnr", "ssim", "psnr_train", "psnr_holdout", "snr", "spectral_convergence", "chamfer", "iou"):
             if key in m:
                 lines.append(f"{key:<10} {m[key]:.4f}")
         return "\n".join(lines)
 
 
-def load(run_dir: str | Path) -> Run:
-    """Read a run directory: its config, metrics and the fitted model with its best weights."""
+def load(run_dir: str | Path, device: str | torch.device | None = None) -> Run:
+    """Read a run directory: its config, metrics and the fitted model with its best weights, on ``device``
+    ("auto", "cpu", "cuda", "cuda:N", "mps"; None: the CPU), whichever device the run was trained on."""
+    device = resolve_device("cpu" if device is None else device)
     path = Path(run_dir)
     if not path.is_dir():
         raise NstrError(f"run directory '{path}' not found")
     config = read_json(path / CONFIG)
     metrics = read_json(path / METRICS) if (path / METRICS).exists() else {}
     spec = config["model"]
-    model = build_model(spec["name"], spec["in_dim"], spec["out_dim"], **spec["options"])
+    model = build_model(spec["name"], spec["in_dim"], spec["out_dim"], **spec["options"]).to(device)
     load_weights(model, path / WEIGHTS)
     model.eval()
     return Run(path, config, metrics, model)

@@ -26,6 +26,7 @@ import soundfile as sf
 import torch
 
 from nstr.core.config import option
+from nstr.core.device import accumulation_dtype, module_device
 from nstr.core.errors import NstrError
 from nstr.core.io import atomic_path
 from nstr.core.lazy import lazy_import
@@ -98,14 +99,16 @@ class AudioFormat:
         return native if subtype in FLOAT_SUBTYPES else np.clip(native, -1.0, 1.0)
 
 
-def time_coords(n: int, start: int = 0, stop: int | None = None) -> torch.Tensor:
-    """Coordinates [stop - start, 1] of samples start..stop-1 of n: t_i = -1 + 2 i / (n - 1), float32."""
-    i = torch.arange(start, n if stop is None else stop, dtype=torch.float64)
+def time_coords(n: int, start: int = 0, stop: int | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Coordinates [stop - start, 1] of samples start..stop-1 of n: t_i = -1 + 2 i / (n - 1), float32, on
+    ``device`` (computed in float64 there, except on MPS, which has none)."""
+    device = torch.device(device)
+    i = torch.arange(start, n if stop is None else stop, dtype=accumulation_dtype(device), device=device)
     return (i * (2.0 / (n - 1)) - 1.0).float().unsqueeze(1)
 
 
 def _all_coords(n: int) -> torch.Tensor:
-    coords = torch.empty(n, 1)
+    coords = torch.empty(n, 1, device="cpu")
     for i in range(0, n, BLOCK):  # in blocks: no float64 temporary the size of the signal
         coords[i : i + BLOCK] = time_coords(n, i, min(i + BLOCK, n))
     return coords
@@ -267,7 +270,7 @@ class Audio(Signal):
                 raise NstrError("audio given as an array can only be described inside a run directory")
             source = "source.wav"  # relative to the run directory; the exact samples, as FLOAT/DOUBLE/PCM_16
             raw = AudioFormat(self.rate, self.format.frames, self.format.channels, "WAV", self.format.subtype, 1.0)
-            write_audio(Path(run_dir) / source, raw, [(self.values.numpy() * self.format.peak)])
+            write_audio(Path(run_dir) / source, raw, [(self.values.cpu().numpy() * self.format.peak)])
         elif source != CHIRP:
             source = str(Path(source).resolve())
         spec = {"kind": self.kind, "source": source, "format": asdict(self.format)}
@@ -292,7 +295,7 @@ class Audio(Signal):
         which cancels in all three. The prediction is the continuous function's, before clipping or
         quantising to the file's subtype.
         """
-        p, t = pred.detach().cpu().numpy(), self.values.numpy()
+        p, t = pred.detach().cpu().numpy(), self.values.cpu().numpy()
         metrics: dict[str, Any] = {
             "snr": snr(t, p),
             "spectral_convergence": spectral_convergence(t, p),
@@ -318,7 +321,7 @@ class Audio(Signal):
         p = pred.detach().cpu().numpy()
         recon = write_audio(out_dir / self.recon_name(), self.format,
                             (p[i : i + BLOCK] for i in range(0, len(p), BLOCK)))
-        t = self.values.numpy()
+        t = self.values.cpu().numpy()
         return [
             recon,
             save_spectrograms(out_dir / "spectrogram.png", t, p, self.rate),
@@ -345,7 +348,8 @@ class Audio(Signal):
         container = CONTAINERS[suffix]
         subtype = fmt.subtype if sf.check_format(container, fmt.subtype) else sf.default_subtype(container)
         target = AudioFormat(rate, n, fmt.channels, container, subtype, fmt.peak)
-        blocks = (model.predict(time_coords(n, i, min(i + BLOCK, n))).numpy() for i in range(0, n, BLOCK))
+        device = module_device(model)
+        blocks = (model.predict(time_coords(n, i, min(i + BLOCK, n), device)).cpu().numpy() for i in range(0, n, BLOCK))
         write_audio(output, target, blocks)
         return (f"wrote {output} ({n} samples at {rate} Hz = {n / rate:.3f} s, {fmt.channels} channel(s), "
                 f"{container} {subtype})")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from nstr.core.config import option
+from nstr.core.device import module_device
 from nstr.core.errors import NstrError
 from nstr.core.io import write_atomic
 from nstr.core.lazy import lazy_import
@@ -75,10 +76,10 @@ class ImageFormat:
         return np.rint(np.clip(unit, 0, 1) * 255).astype(np.uint8)
 
 
-def pixel_centres(height: int, width: int) -> torch.Tensor:
-    """Pixel-centre coordinates [H*W, 2] in [-1, 1], row-major, columns (x, y)."""
-    ys = (torch.arange(height, dtype=torch.float32) * 2 + 1) / height - 1
-    xs = (torch.arange(width, dtype=torch.float32) * 2 + 1) / width - 1
+def pixel_centres(height: int, width: int, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Pixel-centre coordinates [H*W, 2] in [-1, 1], row-major, columns (x, y), on ``device``."""
+    ys = (torch.arange(height, dtype=torch.float32, device=device) * 2 + 1) / height - 1
+    xs = (torch.arange(width, dtype=torch.float32, device=device) * 2 + 1) / width - 1
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
 
@@ -208,7 +209,8 @@ class Image(Signal):
         self.values = self.clean
         if self.noise > 0:  # std in normalised units: the range [-1, 1] is 2 wide
             generator = torch.Generator().manual_seed(self.noise_seed)
-            self.values = self.clean + torch.randn(self.clean.shape, generator=generator) * (2 * self.noise)
+            noise = torch.randn(self.clean.shape, generator=generator, device=self.clean.device)
+            self.values = self.clean + noise * (2 * self.noise)
 
     @staticmethod
     def _validate(array: np.ndarray, source: str) -> np.ndarray:
@@ -255,8 +257,8 @@ class Image(Signal):
         return {"kind": self.kind, "source": source, **self.config.to_dict(), "format": asdict(self.format)}
 
     def grid(self, height: int, width: int) -> torch.Tensor:
-        """Coordinates at which to decode the image at another resolution."""
-        return pixel_centres(height, width)
+        """Coordinates at which to decode the image at another resolution (where the signal's tensors are)."""
+        return pixel_centres(height, width, device=self.coords.device)
 
     def to_unit_image(self, values: torch.Tensor) -> np.ndarray:
         """Normalised values [H*W, C] -> float image (H, W, C) in [0, 1]."""
@@ -297,7 +299,8 @@ class Image(Signal):
     def decode(cls, model: Field, spec: dict[str, Any], height: int, width: int) -> np.ndarray:
         """The fitted image at any resolution, in the input's dtype and value range (``spec`` from config.json)."""
         fmt = ImageFormat(**spec["format"])
-        return fmt.to_native(model.predict(pixel_centres(height, width)).numpy(), height, width)
+        coords = pixel_centres(height, width, device=module_device(model))
+        return fmt.to_native(model.predict(coords).cpu().numpy(), height, width)
 
     @classmethod
     def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -147,9 +148,17 @@ class Scene(ResampledSignal):
     def _draw(self, generator: torch.Generator) -> None:
         """``rays`` training rays at random pixels of the train views (``self.resampler`` calls this with a
         generator seeded by (stream, step))."""
-        pick = torch.randint(self.train_views.images[..., 0].numel(), (self.rays,), generator=generator)
+        pick = torch.randint(self.train_views.images[..., 0].numel(), (self.rays,), generator=generator,
+                             device=generator.device)
         self.coords, self._targets = _rays_at(self.train_views, pick)
         self.values = self._targets[:, :3]  # colour over the scene's background
+
+    def move_tensors(self, move: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """The rays and the pixels of the train views they are drawn from (the test views stay on the host: they
+        are rendered view by view and scored there)."""
+        super().move_tensors(move)
+        views = self.train_views
+        self.train_views = replace(views, images=move(views.images), alphas=move(views.alphas), c2w=move(views.c2w))
 
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Squared colour error over a random background per ray (Instant-NGP's trick: with one fixed
@@ -159,8 +168,8 @@ class Scene(ResampledSignal):
             raise NstrError(f"the model composites over {model.config.background} but the scene's images are on "
                             f"{self.background}; build it with background='{self.background}' (Scene.model_defaults)")
         stream, step = self.resampler.stream, self.resampler.period
-        generator = torch.Generator().manual_seed(step_seed(stream, step) * 7919 + 5)
-        background = torch.rand(x.shape[0], 3, generator=generator)
+        generator = torch.Generator(device=x.device).manual_seed(step_seed(stream, step) * 7919 + 5)
+        background = torch.rand(x.shape[0], 3, generator=generator, device=x.device)
         scene_background = BACKGROUNDS[self.background]
         target = y[:, :3] + (1.0 - y[:, ALPHA_COLUMN : ALPHA_COLUMN + 1]) * (background - scene_background)
         pred = model.training_render(x, background, step=step, seed=stream)["rgb"]
@@ -221,7 +230,8 @@ class Scene(ResampledSignal):
         written.append(save_test_sheet(out_dir / "test_views.png", self.test.images.numpy(), result["images"],
                                        result["depths"], result["opacities"], result["metrics"]["psnr_views"]))
         if self.orbit_frames:
-            written.append(save_orbit(out_dir / "orbit.gif", model, self.train_views.c2w, self.orbit_frames,
+            host_cameras = self.data.splits["train"].c2w  # the train views' cameras, on the host
+            written.append(save_orbit(out_dir / "orbit.gif", model, host_cameras, self.orbit_frames,
                                       self.test.height, self.test.width, self.test.focal))
         return written
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nstr.core.device import module_device
 from nstr.core.lazy import lazy_import
 from nstr.signals.shape.mesh_io import Mesh
 
@@ -36,10 +37,12 @@ def face_mean_curvature(mesh: Mesh) -> np.ndarray:
 def spectral_gradient_norm(model, points: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """||dS/dx|| (Frobenius over K x 3) at ``points`` [N, 3], for a model with ``spectrum_jacobian``."""
     x = torch.from_numpy(np.asarray(points, dtype=np.float32))
+    device = module_device(model)
     was_training = model.training
     model.eval()
     try:
-        parts = [model.spectrum_jacobian(x[i : i + chunk])[1].flatten(1).norm(dim=1) for i in range(0, len(x), chunk)]
+        parts = [model.spectrum_jacobian(x[i : i + chunk].to(device))[1].flatten(1).norm(dim=1).cpu()
+                 for i in range(0, len(x), chunk)]
     finally:
         model.train(was_training)
     return torch.cat(parts).numpy()

@@ -99,7 +99,8 @@ class SamplePool:
         return cls(torch.from_numpy(points.astype(np.float32)), torch.from_numpy(targets.astype(np.float32)), blocks)
 
     def draw(self, counts: dict[int, int], generator: torch.Generator) -> torch.Tensor:
-        """Indices into the pool: ``counts[kind]`` of each kind, uniform with replacement within its block."""
-        parts = [start + torch.randint(stop - start, (counts[kind],), generator=generator)
+        """Indices into the pool: ``counts[kind]`` of each kind, uniform with replacement within its block, on
+        the generator's device (the pool's)."""
+        parts = [start + torch.randint(stop - start, (counts[kind],), generator=generator, device=generator.device)
                  for kind, (start, stop) in self.blocks.items() if counts.get(kind)]
         return torch.cat(parts)

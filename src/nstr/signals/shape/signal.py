@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 
 from nstr.core.config import option
+from nstr.core.device import accumulation_dtype
 from nstr.core.errors import NstrError
 from nstr.models.base import Field
 from nstr.signals.base import SignalConfig
@@ -160,13 +162,19 @@ class SDF(ResampledSignal):
         self._targets = self.pool.targets[index]
         self.values = self._targets[:, SDF_COLUMN : SDF_COLUMN + 1]
 
+    def move_tensors(self, move: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """The samples, the evaluation set and the pool they are redrawn from."""
+        super().move_tensors(move)
+        self.pool = replace(self.pool, points=move(self.pool.points), targets=move(self.pool.targets))
+
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         return losses.loss_terms(self.loss, model, x, y)
 
     # -- evaluation ------------------------------------------------------------------------------------
     def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
         """PSNR of the signed distance clamped to +-0.1 (peak-to-peak 0.2) on the samples given."""
-        error = (pred.clamp(-PSNR_CLAMP, PSNR_CLAMP) - target.clamp(-PSNR_CLAMP, PSNR_CLAMP)).double().pow(2).mean()
+        error = (pred.clamp(-PSNR_CLAMP, PSNR_CLAMP) - target.clamp(-PSNR_CLAMP, PSNR_CLAMP)
+                 ).to(accumulation_dtype(pred.device)).pow(2).mean()
         return float(10 * torch.log10((2 * PSNR_CLAMP) ** 2 / error.clamp_min(1e-20)))
 
     def metrics(self, pred: torch.Tensor) -> dict[str, float]:
@@ -191,7 +199,7 @@ class SDF(ResampledSignal):
         result = {"mesh": mesh, "metrics": {**self._score(model, mesh), "mesh_resolution": self.resolution,
                                             "mesh_faces": 0 if mesh is None else len(mesh.faces),
                                             "extract_seconds": seconds}}
-        if hasattr(model, "spectrum_jacobian"):
+        if hasattr(model, "spectrum_jacobian") and getattr(model, "exact_jacobian", True):
             result["metrics"]["grad_curvature_spearman"] = self._gradient_curvature(model)
         self._cache = (key, result)
         return result
