@@ -13,6 +13,7 @@ standalone JSON files the report renders.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -104,16 +105,26 @@ def precision_rows(models: list[str], steps: int, side: int = PRECISION_SIDE,
                    "ms_per_step": metrics["seconds_per_step"] * 1e3, "psnr": metrics["psnr"], "ssim": metrics["ssim"]}
             reference = reference or row
             row.update(step_time_vs_fp32=row["ms_per_step"] / reference["ms_per_step"],
-                       psnr_change_db=row["psnr"] - reference["psnr"])
+                       psnr_change_db=row["psnr"] - reference["psnr"], load_after=_load())
             rows.append(row)
             print(f"{name:<10} {precision}  {row['ms_per_step']:8.1f} ms/step  PSNR {row['psnr']:.2f} dB "
                   f"({row['psnr_change_db']:+.2f})", flush=True)
     return rows
 
 
+def _load() -> float | None:
+    """The 1-minute load average after a fit: other work on the machine makes its step time meaningless."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def run_precision(out: Path, models: list[str], steps: int, command: str) -> Path:
     """The precision comparison (``precision_rows``) stored at ``out``."""
     rows = precision_rows(models, steps)
+    changes = "; ".join(f"{r['model']} {r['step_time_vs_fp32']:.2f}x the step time, {r['psnr_change_db']:+.2f} dB"
+                        for r in rows if r["precision"] != "fp32")
     return write_result(
         out, "precision", f"--precision bf16 against fp32: step time and quality after {steps} steps",
         (f"Each model at about {TARGET_PARAMS:,} parameters fitted to the gray {PRECISION_SIDE}x{PRECISION_SIDE} "
@@ -121,7 +132,8 @@ def run_precision(out: Path, models: list[str], steps: int, command: str) -> Pat
          "the same seed at each precision; ms_per_step is the fit's mean training time per step (eager, all "
          "torch threads), psnr / ssim are scored in float32 after the last step. bf16 autocasts the forward and "
          "loss (matrix products in bfloat16; encodings with large phases, weights, gradients and Adam's state "
-         "in float32)."),
+         "in float32). load_after is the machine's 1-minute load average after each fit: above the number of "
+         f"cores, other work shared them and that row's step time is not comparable. bf16 against fp32: {changes}."),
         command, rows, steps=steps,
     )
 
