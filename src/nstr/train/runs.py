@@ -27,8 +27,11 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT = "config.json", "metrics.json", "model.saf
 
 
 def default_run_dir(signal_name: str, model_name: str, root: Path = Path("runs")) -> Path:
-    """A new, unique folder name under ``runs/``: <signal>-<model>-<date>-<time>[-k]."""
-    stem = Path(signal_name).stem if signal_name != "<array>" else "array"
+    """A new, unique folder name under ``runs/``: <signal>-<model>-<date>-<time>[-k] (a scene's transforms*.json
+    file is named by its folder: lego/transforms.json makes lego-...)."""
+    path = Path(signal_name)
+    stem = path.resolve().parent.name if path.suffix == ".json" and path.stem.startswith("transforms") else path.stem
+    stem = stem if signal_name != "<array>" else "array"
     base = root / f"{stem}-{model_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     candidate, k = base, 1
     while candidate.exists():
@@ -100,8 +103,9 @@ class Run:
         ]
         if "device" in m:
             lines.append(f"device     {m['device']} ({m.get('device_name', '?')})")
-        for key in ("psnr", "ssim", "psnr_train", "psnr_holdout", "snr", "spectral_convergence", "chamfer", "iou"):
-            if key in m:
+        for key in ("psnr", "ssim", "lpips", "psnr_train", "psnr_holdout", "snr", "spectral_convergence", "chamfer",
+                    "iou"):
+            if m.get(key) is not None:
                 lines.append(f"{key:<10} {m[key]:.4f}")
         return "\n".join(lines)
 
