@@ -67,11 +67,16 @@ def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int,
 def save_orbit(path: Path, model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float,
                fps: int = 20) -> Path:
     """An orbit of novel views as an animated GIF (looping) or MP4 (H.264 through imageio-ffmpeg)."""
+    return save_video(path, orbit_frames(model, c2w, frames, height, width, focal), fps)
+
+
+def save_video(path: Path, video: np.ndarray, fps: float) -> Path:
+    """Frames [F, H, W, 3] (uint8) as an animated GIF (looping) or, for any other suffix, an MP4 (H.264 through
+    imageio-ffmpeg, which bundles its ffmpeg); written atomically."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    video = orbit_frames(model, c2w, frames, height, width, focal)
+    height, width = video.shape[1:3]
     with atomic_path(path) as tmp:
-        if suffix == ".gif":
+        if path.suffix.lower() == ".gif":
             iio.imwrite(tmp, video, extension=".gif", duration=1000 / fps, loop=0)
         else:
             if height % 2 or width % 2:  # H.264 in yuv420p needs even sides
