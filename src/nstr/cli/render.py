@@ -19,9 +19,9 @@ from nstr.train.runs import load
 @click.option("--size", default=None, help="image and scene runs: WxH to decode at [the fitted size]")
 @click.option("--rate", type=int, default=None, help="audio runs: sample rate in Hz to resample at [the input's]")
 @click.option("--resolution", type=int, default=None,
-              help="shape and scene runs: marching-cubes grid per axis [shape: the fit's; scene: 256]")
+              help="shape and scene runs: marching-cubes grid per axis [shape: the fit's; scene: 128]")
 @click.option("--threshold", type=float, default=None,
-              help="scene runs, meshes: the density (per scene unit) the surface is drawn at [10]")
+              help="scene runs, meshes: the density (per scene unit) the surface is drawn at [5]")
 @click.option("--frames", type=int, default=None, help="scene runs: frames of the orbit (.gif/.mp4) [40]")
 @click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists")
 @device_option
