@@ -151,7 +151,7 @@ def test_nstr_reaches_quality_floor_on_real_image(camera64):
 @pytest.mark.slow
 @pytest.mark.parametrize("sweep", [15.0, -15.0], ids=["rising", "falling"])
 def test_local_frequency_tracks_a_chirp(sweep):
-    """Proposition 1 on the paper's model: after a short fit of a linear chirp, the local-frequency estimate
+    """Proposition 1 on the paper's model with the paper's loss: after a short fit of a linear chirp, the local-frequency estimate
     follows the instantaneous frequency (Spearman >= 0.9 over the central 80 %), rising for an up-chirp and
     falling for a down-chirp; at initialisation the estimate has one fixed trend, so one of the two fails
     without training. (The multiresolution default does not pass this: benchmarks/nstr_chirp.py.)"""
@@ -164,7 +164,9 @@ def test_local_frequency_tracks_a_chirp(sweep):
     y = torch.sin(2 * math.pi * (start * x + sweep * x * x))
     truth = (start + 2 * sweep * x).view(-1)
     torch.manual_seed(0)
-    model = build_model("nstr-paper", 1, 1)
+    # The paper's loss (transport term at 0.1) and one learning rate: nstr-paper's default recipe turns the term
+    # off and speeds up the grid, and with it the estimate does not track (the proposition needs the term).
+    model = build_model("nstr-paper", 1, 1, lambda_pde=0.1, grid_lr_scale=1.0)
     optimizer = _optimizer(model, model.default_lr)
     for _ in range(150):
         loss = sum(model.loss_terms(x, y).values())
