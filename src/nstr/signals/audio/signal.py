@@ -31,10 +31,11 @@ from nstr.core.errors import NstrError
 from nstr.core.io import atomic_path
 from nstr.core.lazy import lazy_import
 from nstr.core.metrics import psnr
+from nstr.core.plotting import shrink
 from nstr.models.base import Field
 from nstr.signals.audio.metrics import log_spectral_distance, snr, spectral_convergence
-from nstr.signals.audio.pictures import save_spectrograms, save_waveform_detail
-from nstr.signals.base import Signal, SignalConfig
+from nstr.signals.audio.pictures import PREVIEW_SAMPLES, save_spectrograms, save_waveform_detail, spectrogram_preview
+from nstr.signals.base import PREVIEW_SIZE, Signal, SignalConfig
 from nstr.signals.registry import register_signal
 
 scipy_signal = lazy_import("scipy.signal")  # loaded on first use (0.4 s)
@@ -306,6 +307,13 @@ class Audio(Signal):
             metrics["snr_channels"] = [snr(t[:, c], p[:, c]) if np.any(t[:, c]) else math.nan
                                        for c in range(self.format.channels)]
         return metrics
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The reconstruction's spectrogram on the target's dB scale (``spectrogram_preview``), every k-th bin."""
+        n = min(len(pred), PREVIEW_SAMPLES)
+        picture = spectrogram_preview(self.values[:n].cpu().numpy(), pred[:n].detach().float().cpu().numpy(),
+                                      self.rate)
+        return shrink(picture, PREVIEW_SIZE)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         return (f"snr {metrics['snr']:.2f} dB, spectral convergence {metrics['spectral_convergence']:.4f}, "
