@@ -64,6 +64,7 @@ class FitPlan:
     kind: type[Signal] | None = None
     model: str | None = None
     config: FitConfig | None = None  #: the ``--config`` file
+    from_file: bool = False  #: whether the signal is the config file's (no SIGNAL on the command line)
     #: The config file's model options, when the model fitted is the file's (checked), else empty.
     file_options: dict[str, Any] = field(default_factory=dict)
     kind_params: list[click.Option] = field(default_factory=list)
@@ -151,7 +152,7 @@ class FitCommand(click.Command):
         if signal is not None:
             plan.kind = signal_kind(signal)
         elif config is not None and config.signal is not None:
-            plan.signal, plan.kind = config.source(), config.kind()
+            plan.signal, plan.kind, plan.from_file = config.source(), config.kind(), True
         if plan.kind is not None:
             file_model = plan.kind.model_name(config.model) if config is not None and config.model else None
             plan.model = plan.kind.model_name(model or file_model or DEFAULT_MODEL)
@@ -183,7 +184,7 @@ class FitCommand(click.Command):
         common = [_with_default(p, defaults[p.name], plan.model) if p.name in FIT_FIELDS else p for p in self.params]
         sections = [("Options", [*common, self.get_help_option(ctx)])]
         if plan.kind is not None:
-            file_signal = {} if plan.config is None or plan.config.signal is None else plan.config.signal
+            file_signal = plan.config.signal if plan.from_file else {}
             sections += [(f"Options of {plan.kind.description}", _from_file(plan.kind_params, KIND, file_signal)),
                          (f"Options of model {plan.model}", _from_file(plan.model_params, MODEL, plan.file_options))]
         for title, params in sections:
@@ -250,11 +251,11 @@ def fit_command(**values: Any) -> None:
         raise NstrError("give a SIGNAL to fit (an image file or a built-in name such as astronaut)"
                         + (f", or a signal in {plan.config.path}" if plan.config is not None else ""))
     settings = _settings(values, plan)
-    device = device or _config_device(plan.config)
+    device = device if device is not None else _config_device(plan.config)
     if values["fresh"] is not None:
         parse_spec(values["fresh"])  # syntax errors before any loading
     out = _out(values, plan)
-    data = (plan.config.build_signal(kind_options) if plan.config is not None and values["signal"] is None
+    data = (plan.config.build_signal(kind_options) if plan.from_file
             else plan.kind(plan.signal, plan.kind.Config(**kind_options)))
     model_options = {**plan.file_options, **model_options}
     extra = {} if plan.config is None else {"config_file": str(plan.config.path.resolve())}

@@ -58,7 +58,7 @@ class Stages:
     is running and counts the parts done."""
 
     def __init__(self, desc: str, total: int, leave: bool = False):
-        self.bar = bar(total, desc, leave=leave, bar_format="{desc}: {n_fmt}/{total_fmt} {postfix} [{elapsed}]")
+        self.bar = bar(total, desc, leave=leave, bar_format="{desc}: {n_fmt}/{total_fmt}{postfix} [{elapsed}]")
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

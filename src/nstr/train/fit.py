@@ -258,8 +258,8 @@ def fit(
     if _resume is not None and trainer.scaler is not None and "scaler" in _resume:
         trainer.scaler.load_state_dict(_resume["scaler"])
     resumed_from = state.step if _resume else None
-    history = HistoryLog(out / HISTORY, state.history) if out is not None else None  # a resume drops later lines
     loggers = open_loggers(log, out, resumed_from)
+    history = HistoryLog(out / HISTORY, state.history) if out is not None else None  # a resume drops later lines
     with progress_shown(showing() and not quiet):
         return trainer.run(state, out, callback, resumed_from, history, loggers)
 

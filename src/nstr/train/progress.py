@@ -77,7 +77,7 @@ class FitBar:
         self.last_draw = -float("inf")
         self.psnr: float | None = None
         self.shown = showing()
-        self.bar = progress_bar(SCALE, "fit", bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+        self.bar = progress_bar(SCALE, "", bar_format="fit {percentage:3.0f}%|{bar}| {desc}")  # desc: the status
         if self.shown:
             self.update(step, seconds, force=True)
 
@@ -93,7 +93,7 @@ class FitBar:
         eta = eta_seconds(step, seconds, self.steps, self.max_seconds, start_step=self.start_step,
                           start_seconds=self.start_seconds, wall_seconds=wall)
         self.bar.n = round(SCALE * fraction_done(step, seconds, self.steps, self.max_seconds))
-        self.bar.set_postfix_str(status_text(step, self.steps, wall, eta, self.psnr), refresh=False)
+        self.bar.set_description_str(status_text(step, self.steps, wall, eta, self.psnr), refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
