@@ -29,7 +29,8 @@ def test_gray_image_preview_is_gray_rgb(camera64):
     image = Image(camera64)
     preview = image.preview(None, image.values)
     assert preview.shape == (64, 64, 3)
-    assert np.array_equal(preview[..., 0], preview[..., 2]) and np.abs(preview[..., 1].astype(int) - camera64).max() <= 1
+    assert np.array_equal(preview[..., 0], preview[..., 2])
+    assert np.abs(preview[..., 1].astype(int) - camera64).max() <= 1
 
 
 def test_audio_preview_is_a_spectrogram_with_the_tone_at_its_height():

@@ -35,7 +35,7 @@ from nstr.signals import SIGNAL_KINDS, Signal, signal_kind
 from nstr.train.fit import FitSettings, fit, fit_defaults, recorded_device
 from nstr.train.fit import resume as resume_run
 from nstr.train.fit_config import FitConfig, read_fit_config
-from nstr.train.loggers import LOGGERS, check_loggers
+from nstr.train.loggers import LOGGERS, TENSORBOARD_DIR, check_loggers
 from nstr.train.runs import check_run_dir, default_run_dir
 
 DEFAULT_MODEL = "nstr"
@@ -268,6 +268,8 @@ def fit_command(**values: Any) -> None:
     if not quiet:
         click.echo(f"fitting {plan.model} ({model.num_params():,} parameters) to {plan.signal} on {device} -> {out}",
                    err=True)
+        if "tensorboard" in log:
+            click.echo(f"watch it live: tensorboard --logdir {out / TENSORBOARD_DIR}", err=True)
     result = fit(data, model, settings, out=out, overwrite=values["overwrite"], quiet=quiet, extra_config=extra,
                  device=device, log=log)
     write_pictures(result.model, out, data.shape)  # the model's internals (NSTR's spectral field), if it has any
