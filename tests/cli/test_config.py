@@ -53,23 +53,19 @@ def test_the_config_of_a_finished_run_reproduces_its_numbers_exactly(finished, t
     assert (finished / "metrics.json").read_bytes() == before  # the original run is untouched
 
 
-def test_an_override_changes_only_that_option(finished, tmp_path):
-    out = tmp_path / "seed4"
-    assert main(["fit", "--config", str(finished / "config.json"), "--out", str(out), "--seed", "4", "--omega0", "25",
-                 "--quiet"]) == 0
-    old, new = _json(finished / "config.json"), _json(out / "config.json")
+def test_an_override_changes_only_that_option_and_a_new_folder_is_chosen(finished, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "--config", str(finished / "config.json"), "--seed", "4", "--omega0", "25", "--quiet"]) == 0
+    made = list((tmp_path / "runs").iterdir())  # no --out: a new folder named as fit names its own
+    assert len(made) == 1 and made[0].name.startswith("small-siren-") and (made[0] / "metrics.json").is_file()
+    old, new = _json(finished / "config.json"), _json(made[0] / "config.json")
     assert {k for k in old["fit"] if old["fit"][k] != new["fit"][k]} == {"seed"} and new["fit"]["seed"] == 4
     changed = {k for k in old["model"]["options"] if old["model"]["options"][k] != new["model"]["options"][k]}
     assert changed == {"omega0"} and new["model"]["options"]["omega0"] == 25.0
     assert new["signal"] == old["signal"]
 
 
-def test_without_out_a_new_folder_is_chosen_and_the_run_itself_is_refused(finished, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert main(["fit", "--config", str(finished / "config.json"), "--steps", "2", "--quiet"]) == 0
-    made = list((tmp_path / "runs").iterdir())
-    assert len(made) == 1 and made[0].name.startswith("small-siren-") and (made[0] / "metrics.json").is_file()
-    capsys.readouterr()
+def test_the_run_repeated_is_never_the_output(finished, capsys):
     before = sorted(p.name for p in finished.iterdir())
     assert main(["fit", "--config", str(finished / "config.json"), "--out", str(finished), "--overwrite",
                  "--quiet"]) == 2
@@ -92,7 +88,7 @@ def test_a_hand_written_yaml_gives_some_keys_and_the_rest_are_defaults(source, t
     assert written["model"]["options"]["omega0"] == 30.0 and written["signal"]["source"] == str(tmp_path / source.name)
 
 
-def test_a_settings_file_with_a_signal_on_the_command_line(source, tmp_path):
+def test_a_settings_file_with_a_signal_on_the_command_line(source, tmp_path, capsys):
     preset = tmp_path / "preset.json"
     preset.write_text(json.dumps({"model": {"name": "siren", "options": {"hidden": 16, "layers": 1}},
                                   "fit": {"steps": 3, "eval_every": 3}}))
@@ -100,10 +96,10 @@ def test_a_settings_file_with_a_signal_on_the_command_line(source, tmp_path):
     assert main(["fit", str(source), "--config", str(preset), "--out", str(out), "--quiet"]) == 0
     written = _json(out / "config.json")
     assert written["model"]["options"]["hidden"] == 16 and written["fit"]["steps"] == 3
-    other = tmp_path / "other"  # another model on the command line: the file's siren options do not apply to it
-    assert main(["fit", str(source), "--config", str(preset), "--model", "ffn", "--hidden", "16", "--features", "8",
-                 "--out", str(other), "--quiet"]) == 0
-    assert _json(other / "config.json")["model"]["options"]["layers"] != 1
+    assert "[16: config file]" in _help(["fit", str(source), "--config", str(preset)], capsys)
+    # another model on the command line: the file's siren options do not apply to it, its settings do
+    text = _help(["fit", str(source), "--config", str(preset), "--model", "ffn"], capsys)
+    assert "config file]" not in text and "--steps INTEGER optimiser steps (reproducible budget) [3]" in text
 
 
 @pytest.mark.parametrize("name,text,phrase", [
@@ -149,7 +145,7 @@ def test_fit_settings_first_match_wins_and_help_shows_what_applies(source, tmp_p
     text = _help(args, capsys)
     assert "--batch-size INTEGER coordinates per step; 0 = all (scenes: see --rays) [222]" in text  # the model's
     assert "--eval-every INTEGER evaluate every N steps [7]" in text  # the kind's
-    assert "--lr FLOAT Adam learning rate [the model's, 0.0001]" in text and "--seed INTEGER" in text
+    assert "--lr FLOAT Adam learning rate [the model's, 0.0001]" in text and "--holdout FLOAT" in text
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     fit = _json(tmp_path / "a" / "config.json")["fit"]
     assert (fit["batch_size"], fit["eval_every"], fit["holdout"]) == (222, 7, 0.0)
@@ -158,11 +154,10 @@ def test_fit_settings_first_match_wins_and_help_shows_what_applies(source, tmp_p
     config.write_text("fit: {batch_size: 333}\nmodel: {name: siren, options: {hidden: 12}}\n")
     with_file = [*args, "--config", str(config)]
     text = _help(with_file, capsys)
-    assert "[333]" in text and "[12: config file]" in text
-    assert main([*with_file, "--out", str(tmp_path / "b")]) == 0
-    assert _json(tmp_path / "b" / "config.json")["fit"]["batch_size"] == 333  # the file's
-    assert main([*with_file, "--batch-size", "444", "--out", str(tmp_path / "c")]) == 0
-    assert _json(tmp_path / "c" / "config.json")["fit"]["batch_size"] == 444  # the command line's
+    assert "[333]" in text and "[7]" in text and "[12: config file]" in text  # the file's over the model's
+    assert main([*with_file, "--batch-size", "444", "--out", str(tmp_path / "b")]) == 0
+    written = _json(tmp_path / "b" / "config.json")
+    assert written["fit"]["batch_size"] == 444 and written["model"]["options"]["hidden"] == 8  # the command line's
 
 
 def test_a_budget_from_anywhere_replaces_the_default_60_seconds(source, capsys, tmp_path):

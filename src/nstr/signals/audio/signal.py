@@ -51,6 +51,14 @@ INTEGER_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 #: Samples per block when reading, evaluating and writing (memory stays bounded on long recordings).
 BLOCK = 1 << 18
+#: Audio's minibatch (``Audio.fit_defaults``), chosen by ``benchmarks/audio_batch.py``: the default models with their
+#: audio defaults, about 15 s of training each (a step budget sized by a 20-step probe; one thread on a 2-core
+#: machine shared with other work, so the seconds varied from 8 to 21), SNR in dB at 1024 / 4096 / 16384 / 65536:
+#: speech (68,545 samples) nstr 31.9 / 34.8 / 26.1 / 12.0, hashgrid 40.8 / 47.0 / 52.6 / 16.3; chirp (44,100)
+#: nstr 28.7 / 32.3 / 26.3 / 19.1, hashgrid 44.5 / 63.3 / 81.4 / 38.2; siren under 6 dB at every size in 15 s.
+#: 65,536 (the images' default, a full batch on these clips) loses 13-31 dB; NSTR, the default model, is best at
+#: 4096; the hash grid scored 6-18 dB more at 16,384 (where it also happened to train longer, 21 s against 8-13 s).
+AUDIO_BATCH = 4096
 CHIRP = "chirp"
 
 
@@ -201,6 +209,8 @@ class Audio(Signal):
     Config = AudioConfig
     description = "audio files (.wav .flac .ogg)"
     suffixes = AUDIO_SUFFIXES
+    #: A second of audio is 44k-48k samples: the images' 65,536 would be a full batch (see ``AUDIO_BATCH``).
+    fit_defaults = {"batch_size": AUDIO_BATCH}
 
     def __init__(self, source: str | Path | np.ndarray, config: AudioConfig | None = None, *, resize: Any = None,
                  **options: Any):
