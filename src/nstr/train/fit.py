@@ -353,7 +353,8 @@ class _Trainer:
         try:
             if not state.history:
                 self.evaluate(state, {})
-            bar = FitBar(settings.steps, settings.max_seconds, state.step, state.train_seconds)
+            bar = FitBar(settings.steps, settings.max_seconds, state.step, state.train_seconds,
+                         psnr=state.history[-1]["psnr"])
             diverged_at = self.train(state, out, callback, bar)
         finally:
             if bar is not None:

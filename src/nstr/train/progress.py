@@ -70,12 +70,13 @@ def status_text(step: int, steps: int | None, wall_seconds: float, eta: float | 
 class FitBar:
     """The bar a fit draws on stderr (nothing when progress is hidden: ``quiet``)."""
 
-    def __init__(self, steps: int | None, max_seconds: float | None, step: int, seconds: float):
+    def __init__(self, steps: int | None, max_seconds: float | None, step: int, seconds: float,
+                 psnr: float | None = None):
         self.steps, self.max_seconds = steps, max_seconds
         self.start_step, self.start_seconds = step, seconds
         self.start_wall = time.perf_counter()
         self.last_draw = -float("inf")
-        self.psnr: float | None = None
+        self.psnr = psnr
         self.shown = showing()
         self.bar = progress_bar(SCALE, "", bar_format="fit {percentage:3.0f}%|{bar}| {desc}")  # desc: the status
         if self.shown:
