@@ -41,7 +41,7 @@ from nstr.signals.registry import register_signal
 from nstr.signals.sampling import ResampledSignal, Resampler, step_seed
 from nstr.signals.scene.blender import Views, load_blender
 from nstr.signals.scene.make import make_scene
-from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
+from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet, view_preview
 from nstr.signals.scene.views import render_views
 
 #: Training target columns: colour (0-2, over the scene's background), alpha.
@@ -104,6 +104,8 @@ class Scene(ResampledSignal):
     kind = "scene"
     Config = SceneConfig
     description = "scene folders (transforms_train.json)"
+    #: Each step renders the ``rays`` the scene drew (and evaluation its fixed rays) whole: no minibatch of them.
+    fit_defaults = {"batch_size": 0}
 
     def __init__(self, source: str | Path, config: SceneConfig | None = None, *, resize: Any = None,
                  **options: Any):
@@ -194,7 +196,8 @@ class Scene(ResampledSignal):
             return self._cache[1]
         views = self.test
         start = time.perf_counter()
-        images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal)
+        images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal,
+                                                 desc="rendering test views")
         seconds = time.perf_counter() - start
         truth = views.images.numpy()
         psnrs = [psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
@@ -248,6 +251,11 @@ class Scene(ResampledSignal):
     def model_defaults(self, model_name: str) -> dict[str, Any]:
         """The scene's background, so the model composites over what the images were composited over."""
         return {"background": self.background}
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The first test view rendered small (``view_preview``)."""
+        views = self.test
+        return view_preview(model, views.c2w[0], views.height, views.width, views.focal)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         line = (f"test psnr {metrics['psnr']:.2f} dB, ssim {metrics['ssim']:.4f} over {metrics['test_views']} "
