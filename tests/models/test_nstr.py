@@ -104,7 +104,7 @@ def test_regulariser_subsample_is_unbiased():
     assert estimates.std() > 0
 
 
-@pytest.mark.parametrize("compose", ["vector", "sum", "plain"])
+@pytest.mark.parametrize("compose", ["vector", "sum", "plain", "phase"])
 def test_compositions(compose):
     model = _small(NSTR, 2, compose=compose)
     x = torch.rand(6, 2, dtype=torch.float64) * 2 - 1
@@ -119,6 +119,27 @@ def test_local_frequency_formula():
     s = model.spectrum(x)
     p = s.pow(2) / s.pow(2).sum(1, keepdim=True)
     assert torch.allclose(model.local_frequency(x)[:, 0], 3.0 * p[:, 0] + 5.0 * p[:, 1])
+
+
+def test_phase_composition_is_sin_of_basis_plus_phase_and_its_local_frequency_is_exact():
+    """compose="phase": f = g(S_i sin(omega_i . x + b_i + phi_i(x))) by hand, and local_frequency's omega_i +
+    dphi_i/dx (forward tangents) equals autograd's derivative of the phase argument, energy-weighted."""
+    model = _small(NSTR, 2, compose="phase", spectral_layers=0)
+    x = (torch.rand(9, 2, dtype=torch.float64) * 2 - 1).requires_grad_(True)
+    s, phi = model.spectrum(x), model.phases(x)
+    assert s.shape == phi.shape == (9, 5)
+    z = model.grid(x)
+    terms = s * torch.sin(x @ model.omega.t() + model.phase + phi)
+    torch.testing.assert_close(model(x), model.decoder(torch.cat([terms, z], dim=1)))
+    argument = x @ model.omega.t() + model.phase + phi  # [N, K]
+    local = torch.stack([torch.autograd.grad(argument[:, i].sum(), x, retain_graph=True)[0] for i in range(5)], 1)
+    sign = torch.where(local[..., 0] < 0, -1.0, 1.0).to(x.dtype)
+    p = s.pow(2) / s.pow(2).sum(1, keepdim=True)
+    expected = torch.einsum("nk,nkd->nd", p, local * sign.unsqueeze(-1)) / (2 * math.pi)
+    torch.testing.assert_close(model.local_frequency(x), expected, rtol=1e-10, atol=1e-10)
+    assert set(model.regularisers(x)) == {"pde"}  # the transport term reads the amplitudes S only
+    with pytest.raises(ValueError, match="phase"):
+        _small(NSTR, 2).phases(x)
 
 
 def test_bad_options_are_rejected():
