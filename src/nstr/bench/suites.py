@@ -138,6 +138,10 @@ ABLATION_VARIANTS = (
     Variant("max_res=256", "nstr", {"max_res": 256}),
     Variant("frozen-basis", "nstr", {"basis_learnable": False}),
     Variant("no-decoder-features", "nstr", {"decoder_features": False}),
+    Variant("compose=phase", "nstr", {"compose": "phase"}),
+    Variant("phase,linear,sigma=128", "nstr", {"compose": "phase", "spectral_layers": 0, "basis_sigma": 128.0}),
+    Variant("vector,linear,sigma=128", "nstr", {"spectral_layers": 0, "basis_sigma": 128.0}),
+    Variant("grid_lr_scale=5", "nstr", {"grid_lr_scale": 5.0}),
     Variant("nstr-paper", "nstr-paper"),
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
