@@ -23,7 +23,8 @@ $(RUNTIME_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-# Test tools (pytest, ruff, siren-pytorch for the SIREN comparison, ray for the Ray executor's tests).
+# Test tools (pytest, ruff, siren-pytorch for the SIREN comparison, ray for the Ray executor's tests,
+# tensorboard for --log tensorboard's).
 $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@

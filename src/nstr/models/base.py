@@ -32,6 +32,10 @@ class Field(nn.Module):
     default_lr: ClassVar[float] = 1e-3
     #: Extra Adam options (betas, eps) of the reference implementation.
     adam_options: ClassVar[dict[str, Any]] = {}
+    #: Fit settings of the reference implementation other than the learning rate (``FitSettings`` fields, such as
+    #: a minibatch size); they take precedence over the signal kind's (``Signal.fit_defaults``) and yield to a
+    #: config file's and the command line's. None by default.
+    fit_defaults: ClassVar[dict[str, Any]] = {}
     #: Submodules used only by loss terms, not by forward (NSTR's transport network).
     auxiliary_modules: ClassVar[tuple[str, ...]] = ()
     #: Input widths the model accepts: coordinates in 1-3 D (radiance-field models take 6: a ray).

@@ -1,7 +1,8 @@
 """Run directories: where a fit keeps everything needed to reproduce, resume and decode it.
 
 A run directory holds ``config.json`` (signal spec, model name and options, fit settings, versions),
-``model.safetensors`` (best weights), ``metrics.json``, pictures, and while training ``checkpoint.pt``.
+``model.safetensors`` (best weights), ``metrics.json``, ``history.jsonl`` (written as the fit goes), pictures,
+with ``--log tensorboard`` a ``tensorboard/`` folder, and while training ``checkpoint.pt``.
 """
 
 from __future__ import annotations

@@ -22,12 +22,12 @@ from nstr.core.errors import NstrError
 from nstr.core.io import write_npy
 from nstr.core.lazy import lazy_import
 from nstr.core.metrics import psnr, ssim
-from nstr.core.plotting import save_png
+from nstr.core.plotting import save_png, shrink
 from nstr.core.png import decode_png
 from nstr.models.base import Field
 from nstr.nn.lpips import lpips_metric
-from nstr.signals.base import Signal, SignalConfig
-from nstr.signals.image.pictures import save_error_map
+from nstr.signals.base import PREVIEW_SIZE, Signal, SignalConfig
+from nstr.signals.image.pictures import rgb_preview, save_error_map
 from nstr.signals.registry import register_signal
 
 skimage_data = lazy_import("skimage.data")  # the built-in photographs
@@ -286,6 +286,12 @@ class Image(Signal):
         error = np.abs(self.to_unit_image(pred) - self.to_unit_image(self.clean)).mean(axis=2)
         written.append(save_error_map(out_dir / "error.png", error))
         return written
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The reconstruction itself, every k-th pixel (see ``rgb_preview``)."""
+        h, w, c = self.format.height, self.format.width, self.format.channels
+        small = shrink(pred.detach().view(h, w, c), PREVIEW_SIZE).double().cpu().numpy()
+        return rgb_preview((small + 1) / 2)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         parts = [f"psnr {metrics['psnr']:.2f} dB", f"ssim {metrics['ssim']:.4f}"]

@@ -16,6 +16,9 @@ from nstr.signals.scene.views import render_views
 
 matplotlib = lazy_import("matplotlib")
 
+#: Longer side in pixels of the view a live logger shows (a render per evaluation: kept small).
+PREVIEW_SIDE = 128
+
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -60,8 +63,15 @@ def save_test_sheet(path: Path, truth: np.ndarray, renders: np.ndarray, depths: 
 
 def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float) -> np.ndarray:
     """``frames`` novel views [F, H, W, 3] (uint8) on a circle at the cameras' mean distance and elevation."""
-    images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal)
+    images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal, desc="rendering the orbit")
     return to_uint8(images)
+
+
+def view_preview(model, c2w: torch.Tensor, height: int, width: int, focal: float) -> np.ndarray:
+    """One camera [4, 4] rendered with its longer side at most ``PREVIEW_SIDE`` pixels, RGB uint8."""
+    k = max(1, -(-max(height, width) // PREVIEW_SIDE))
+    images, _, _ = render_views(model, c2w[None], max(height // k, 1), max(width // k, 1), focal / k)
+    return to_uint8(images[0])
 
 
 def save_orbit(path: Path, model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float,

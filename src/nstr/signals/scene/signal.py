@@ -43,7 +43,7 @@ from nstr.signals.sampling import ResampledSignal, Resampler, step_seed
 from nstr.signals.scene.blender import Views, load_blender
 from nstr.signals.scene.export import render_scene_run
 from nstr.signals.scene.make import make_scene
-from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
+from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet, view_preview
 from nstr.signals.scene.views import depth_map, render_views
 
 #: Training target columns: colour (0-2, over the scene's background), alpha.
@@ -105,6 +105,8 @@ class Scene(ResampledSignal):
     kind = "scene"
     Config = SceneConfig
     description = "scene folders (transforms_train.json) and transforms.json files"
+    #: Each step renders the ``rays`` the scene drew (and evaluation its fixed rays) whole: no minibatch of them.
+    fit_defaults = {"batch_size": 0}
 
     def __init__(self, source: str | Path, config: SceneConfig | None = None, *, resize: Any = None,
                  **options: Any):
@@ -197,7 +199,7 @@ class Scene(ResampledSignal):
         views = self.test
         start = time.perf_counter()
         images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal,
-                                                 views.intrinsics)
+                                                 views.intrinsics, desc="rendering test views")
         seconds = time.perf_counter() - start
         truth = views.images.numpy()
         psnrs = [psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
@@ -256,6 +258,11 @@ class Scene(ResampledSignal):
         scene box the file implies (Instant-NGP's ``aabb_scale``), when it gives one."""
         bound = {} if self.data.bound is None else {"bound": self.data.bound}
         return {"background": self.background, **bound}
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The first test view rendered small (``view_preview``)."""
+        views = self.test
+        return view_preview(model, views.c2w[0], views.height, views.width, views.focal)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         line = (f"test psnr {metrics['psnr']:.2f} dB, ssim {metrics['ssim']:.4f} over {metrics['test_views']} "

@@ -6,18 +6,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nstr.core.progress import track
 from nstr.models.base import Field
 from nstr.render.cameras import camera_rays
 
 
 def render_views(model: Field, c2w: torch.Tensor, height: int, width: int, focal: float,
-                 intrinsics: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 intrinsics: torch.Tensor | None = None,
+                 desc: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Colour [V, H, W, 3], depth [V, H, W] and opacity [V, H, W] of cameras c2w [V, 4, 4], as numpy (rays are
     made where the cameras are and rendered on the model's device). ``intrinsics`` [V, 4] (fx, fy, cx, cy per
-    view, pixels) replaces ``focal`` and the centred principal point."""
+    view, pixels) replaces ``focal`` and the centred principal point; with ``desc``, a bar counts the views."""
     images, depths, opacities = [], [], []
-    for k, pose in enumerate(c2w):
-        origins, directions = camera_rays(pose, height, width, focal, None if intrinsics is None else intrinsics[k])
+    views = range(len(c2w))
+    for k in (views if desc is None else track(views, desc)):
+        origins, directions = camera_rays(c2w[k], height, width, focal, None if intrinsics is None else intrinsics[k])
         out = model.render_chunked(torch.cat([origins, directions], dim=-1).view(-1, 6))
         images.append(out["rgb"].clamp(0, 1).view(height, width, 3).cpu().numpy())
         depths.append(out["depth"].view(height, width).cpu().numpy())

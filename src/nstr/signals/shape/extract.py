@@ -13,6 +13,7 @@ import torch
 
 from nstr.core.errors import NstrError
 from nstr.core.lazy import lazy_import
+from nstr.core.progress import track
 
 skimage_measure = lazy_import("skimage.measure")
 
@@ -41,7 +42,7 @@ def sample_grid(function: Callable[[torch.Tensor], torch.Tensor], resolution: in
     volume = np.empty((resolution,) * 3, dtype=np.float32)
     plane = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)  # (y, z)
     per_slab = max(1, SLAB_POINTS // len(plane))
-    for start in range(0, resolution, per_slab):
+    for start in track(range(0, resolution, per_slab), f"field on a {resolution}^3 grid"):
         xs = axis[start : start + per_slab]
         points = torch.cat([xs.repeat_interleave(len(plane))[:, None], plane.repeat(len(xs), 1)], dim=1)
         values = function(points)
