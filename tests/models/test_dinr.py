@@ -404,3 +404,20 @@ def test_mapping_zero_follows_an_odd_or_even_state_width(hidden):
     model = build_model("dinr-ffn", 2, 3, mapping=0, hidden=hidden, blocks=1, ode_steps=2)
     assert model(torch.rand(5, 2) * 2 - 1).shape == (5, 3)
 
+
+def test_dopri5_reports_its_function_evaluations_per_step(camera64, one_thread):
+    """Each training step's forward evaluations are counted (torchdiffeq: 2 to choose the first step, then 6 per
+    step tried: FSAL reuses the seventh), logged in the history and averaged in metrics.json."""
+    import nstr
+
+    image = nstr.Image(camera64[:16, :16])
+    torch.manual_seed(0)
+    model = build_model("dinr-siren", 2, 1, hidden=16, blocks=1, solver="dopri5")
+    calls = _count_field_calls(model)
+    result = nstr.fit(image, model, steps=4, batch_size=0, eval_every=2, quiet=True)
+    metrics = result.metrics
+    assert metrics["nfe"] >= 8 and (metrics["nfe"] - 2) % 6 == 0
+    assert [r["step"] for r in result.history if "nfe" in r] == [2, 4]
+    # The evaluations also include the fit's evaluation passes (predict), which are not counted as training.
+    assert 4 * metrics["nfe_per_step"] < calls[0]
+    assert build_model("dinr-siren", 2, 1, hidden=8).step_metrics() == {}

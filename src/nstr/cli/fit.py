@@ -23,7 +23,7 @@ from nstr.core.precision import PRECISIONS
 from nstr.inspect import write_pictures
 from nstr.models import MODELS, build_model, model_class
 from nstr.signals import SIGNAL_KINDS, Signal, signal_kind
-from nstr.train.fit import FitSettings, fit
+from nstr.train.fit import OPTIMIZERS, SCHEDULES, FitSettings, fit
 from nstr.train.fit import resume as resume_run
 from nstr.train.runs import check_run_dir, default_run_dir
 
@@ -173,7 +173,7 @@ class FitCommand(click.Command):
               help="model name (nstr models); a scene takes nstr, hashgrid or triplane")
 @click.option("--steps", type=int, default=None, help="optimiser steps (reproducible budget)")
 @click.option("--max-seconds", type=float, default=None, help="training wall-clock budget in seconds [60]")
-@click.option("--lr", type=float, default=None, help="Adam learning rate [model's reference value]")
+@click.option("--lr", type=float, default=None, help="learning rate [model's reference value]")
 @click.option("--batch-size", type=int, default=DEFAULT_BATCH, show_default=True,
               help="coordinates per step; 0 = all (scenes: see --rays)")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -181,7 +181,11 @@ class FitCommand(click.Command):
               help=f"where to train: {DEVICE_CHOICES} [auto: CUDA, then MPS, then the CPU; --resume: the run's own]")
 @click.option("--holdout", type=float, default=0.0, show_default=True, help="fraction of samples held out")
 @click.option("--eval-every", type=int, default=100, show_default=True, help="evaluate every N steps")
-@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True)
+@click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=None,
+              help="learning rate over the budget: cosine or constant; plateau: divided by 10 after 10 epochs "
+                   "without a lower training loss (the official DINR recipe) [the model's: cosine]")
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
+              help="adam, or adamw (weight decay 1e-5, the official DINR recipe) [the model's: adam]")
 @click.option("--checkpoint-every", type=int, default=0, show_default=True, help="checkpoint every N steps")
 @click.option("--compile", is_flag=True,
               help="torch.compile the loss and backward (SIREN/FFN: ~15% faster steps after a few seconds)")
@@ -239,7 +243,7 @@ def _settings(values: dict[str, Any], kind: type[Signal]) -> FitSettings:
                            lr=values["lr"], batch_size=values["batch_size"], seed=values["seed"],
                            holdout=values["holdout"], eval_every=values["eval_every"], schedule=values["schedule"],
                            checkpoint_every=values["checkpoint_every"], compile=values["compile"],
-                           precision=values["precision"])
+                           precision=values["precision"], optimizer=values["optimizer"])
     settings.validate()
     if settings.holdout and not kind.evaluates_training_samples:
         raise NstrError(f"--holdout does not apply to {kind.kind} signals: they are scored on evaluation "

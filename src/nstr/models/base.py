@@ -32,6 +32,10 @@ class Field(nn.Module):
     default_lr: ClassVar[float] = 1e-3
     #: Extra Adam options (betas, eps) of the reference implementation.
     adam_options: ClassVar[dict[str, Any]] = {}
+    #: Optimiser ("adam" or "adamw") and learning-rate schedule ("cosine", "constant" or "plateau") the model trains
+    #: with unless the fit names others (``--optimizer``, ``--schedule``).
+    default_optimizer: ClassVar[str] = "adam"
+    default_schedule: ClassVar[str] = "cosine"
     #: Submodules used only by loss terms, not by forward (NSTR's transport network).
     auxiliary_modules: ClassVar[tuple[str, ...]] = ()
     #: Input widths the model accepts: coordinates in 1-3 D (radiance-field models take 6: a ray).
@@ -88,6 +92,12 @@ class Field(nn.Module):
         that is kept up to date rather than learnt (a radiance field refreshes its occupancy grid). Forward and
         loss stay free of side effects. A step run again after an interrupt calls this again with the same
         ``step``: keep such state in buffers and make the repeat a no-op. Nothing by default."""
+
+    def step_metrics(self) -> dict[str, float]:
+        """Numbers about the training so far that are not loss terms (DINR's dopri5: function evaluations per
+        step); the fit logs them with each step's losses and adds their last values to metrics.json. None by
+        default."""
+        return {}
 
     def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's own weighted regularisation terms at coordinates ``x`` (NSTR's transport and smoothness

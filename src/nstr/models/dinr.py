@@ -269,6 +269,7 @@ class DINR(Field):
                                   decoder_layers=0)
         self.field = VectorField(cfg.hidden, cfg.blocks, cfg.activation, cfg.omega_hidden)
         self.decoder = nn.Linear(cfg.hidden, out_dim)
+        self._evaluations: list[int] = []  #: dopri5's field evaluations per training integration (step_metrics)
         if cfg.activation == "sine":  # the official Dynamical SIREN gives its decoder SIREN's init
             _siren_uniform_(self.decoder, cfg.omega_hidden)
 
@@ -283,12 +284,16 @@ class DINR(Field):
         dtype = self.field_dtype(z0, training)
         with full_precision(z0):  # the field's dtype is chosen here, not by autocast
             weights = self.field.weights(dtype)
+            calls = [0]
 
             def field(t: float | torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+                calls[0] += 1
                 return self.field.evaluate(weights, t, z, dropout)
 
             if cfg.solver == ADAPTIVE:
                 z1, ke = odeint_adaptive(field, z0, 0.0, cfg.t1, rtol=cfg.rtol, atol=cfg.atol)
+                if training:
+                    self._evaluations.append(calls[0])
             else:
                 z1, evaluations = odeint_fixed(field, z0, 0.0, cfg.t1, cfg.ode_steps, cfg.solver)
                 ke = kinetic_energy(evaluations) if energy else None
@@ -306,6 +311,13 @@ class DINR(Field):
                 choice == "auto" and self.config.solver != ADAPTIVE and native_bf16(z0.device))):
             return torch.bfloat16
         return z0.dtype
+
+    def step_metrics(self) -> dict[str, float]:
+        """dopri5: ``nfe``, the vector-field evaluations of the last training integration, and ``nfe_per_step``,
+        their mean over this process's training steps (forward evaluations; the backward re-uses them)."""
+        if not self._evaluations:
+            return {}
+        return {"nfe": float(self._evaluations[-1]), "nfe_per_step": sum(self._evaluations) / len(self._evaluations)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The deterministic field (no dropout in any mode)."""
