@@ -32,7 +32,7 @@ from nstr.core.precision import PRECISIONS
 from nstr.inspect import write_pictures
 from nstr.models import MODELS, build_model, model_class
 from nstr.signals import SIGNAL_KINDS, Signal, signal_kind
-from nstr.train.fit import FitSettings, fit, fit_defaults, recorded_device
+from nstr.train.fit import OPTIMIZERS, SCHEDULES, FitSettings, fit, fit_defaults, recorded_device
 from nstr.train.fit import resume as resume_run
 from nstr.train.fit_config import FitConfig, read_fit_config
 from nstr.train.loggers import LOGGERS, TENSORBOARD_DIR, check_loggers
@@ -43,7 +43,7 @@ DEFAULT_MODEL = "nstr"
 DEFAULT_SECONDS = 60.0
 #: The common options that are ``FitSettings`` fields (each defaults to None: "not given").
 FIT_FIELDS = ("steps", "max_seconds", "lr", "batch_size", "seed", "holdout", "eval_every", "schedule",
-              "checkpoint_every", "compile", "precision")
+              "optimizer", "checkpoint_every", "compile", "precision")
 #: Where the command keeps its plan (kind, model, their options) in the click context.
 PLAN = "nstr.fit"
 #: Prefixes of the parameter names of kind and model options (so they never clash with the common ones).
@@ -216,7 +216,11 @@ class FitCommand(click.Command):
                    "the run's own]")
 @click.option("--holdout", type=float, default=None, help="fraction of samples held out")
 @click.option("--eval-every", type=int, default=None, help="evaluate every N steps")
-@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default=None, help="learning-rate schedule")
+@click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=None,
+              help="learning rate over the budget: cosine or constant; plateau: divided by 10 after 10 epochs "
+                   "without a lower training loss (the official DINR recipe)")
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
+              help="adam, or adamw (weight decay 1e-5, the official DINR recipe)")
 @click.option("--checkpoint-every", type=int, default=None, help="checkpoint every N steps")
 @click.option("--compile/--no-compile", default=None,
               help="torch.compile the loss and backward (SIREN/FFN: ~15% faster steps after a few seconds)")

@@ -93,6 +93,12 @@ class Field(nn.Module):
         loss stay free of side effects. A step run again after an interrupt calls this again with the same
         ``step``: keep such state in buffers and make the repeat a no-op. Nothing by default."""
 
+    def step_metrics(self) -> dict[str, float]:
+        """Numbers about the training so far that are not loss terms (DINR's dopri5: function evaluations per
+        step); the fit logs them with each step's losses and adds their last values to metrics.json. None by
+        default."""
+        return {}
+
     def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's own weighted regularisation terms at coordinates ``x`` (NSTR's transport and smoothness
         terms, DINR's kinetic energy); none by default. Signals with their own task loss add these."""

@@ -1,4 +1,4 @@
-"""One fit loop for every model and signal: Adam, a schedule, minibatches by index, checkpoints, resume.
+"""One fit loop for every model and signal: Adam or AdamW, a schedule, minibatches by index, checkpoints, resume.
 
 ``fit(signal, model, steps=..., max_seconds=...)`` trains until either budget runs out, evaluates on the
 signal's evaluation samples (``Signal.eval_coords``) every ``eval_every`` steps (in chunks), keeps the best
@@ -39,10 +39,14 @@ from nstr.signals import Signal, load_signal
 from nstr.signals.sampling import step_seed
 from nstr.train.history import HISTORY, HistoryLog
 from nstr.train.loggers import Logger, LogSpec, check_loggers, open_loggers
+from nstr.train.plateau import Plateau, steps_per_epoch
 from nstr.train.progress import FitBar, fraction_done
 from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, prepare_run_dir, save_weights
 
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "plateau")
+OPTIMIZERS = ("adam", "adamw")
+#: AdamW's weight decay in the official DINR configs (``--optimizer adamw``).
+ADAMW_WEIGHT_DECAY = 1e-5
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,12 @@ class FitSettings:
     seed: int = 0  #: seeds the model init (CLI), minibatches and the hold-out split
     holdout: float = 0.0  #: fraction of samples kept out of training and scored separately (not SDFs, scenes)
     eval_every: int = 100  #: evaluate on the evaluation samples every N steps (and at the end)
-    schedule: str = "cosine"  #: learning-rate schedule over the budget: cosine or constant
+    schedule: str = "cosine"  #: cosine or constant over the budget, or plateau (nstr.train.plateau)
     lr_final: float = 0.05  #: final learning rate as a fraction of lr (cosine)
     checkpoint_every: int = 0  #: write checkpoint.pt every N steps (0 = only on interrupt)
     compile: bool = False  #: torch.compile the loss and its backward (pays off on long fits)
     precision: str = "fp32"  #: fp32, or bf16 / fp16 autocast of forward and loss (float32 weights, Adam state)
+    optimizer: str = "adam"  #: adam, or adamw (weight decay 1e-5, the official DINR recipe)
 
     def validate(self) -> None:
         if self.steps is None and self.max_seconds is None:
@@ -79,6 +84,8 @@ class FitSettings:
             raise NstrError("--eval-every must be >= 1 and --checkpoint-every >= 0")
         if self.schedule not in SCHEDULES:
             raise NstrError(f"--schedule must be one of {', '.join(SCHEDULES)}, got '{self.schedule}'")
+        if self.optimizer not in OPTIMIZERS:
+            raise NstrError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got '{self.optimizer}'")
         if self.precision not in PRECISIONS:
             raise NstrError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if not 0.0 <= self.lr_final <= 1.0:
@@ -114,6 +121,7 @@ class _State:
     best_step: int = 0
     best_weights: dict[str, torch.Tensor] | None = None
     history: list[dict[str, float]] = field(default_factory=list)
+    plateau: dict[str, Any] | None = None  #: the plateau schedule's state (``Plateau.state_dict``)
 
 
 def split_holdout(n: int, fraction: float, seed: int, device: str | torch.device = "cpu"
@@ -128,8 +136,8 @@ def split_holdout(n: int, fraction: float, seed: int, device: str | torch.device
 
 
 def learning_rate(base: float, progress: float, settings: FitSettings) -> float:
-    """Schedule value at ``progress`` in [0, 1] of the budget."""
-    if settings.schedule == "constant":
+    """Schedule value at ``progress`` in [0, 1] of the budget (plateau: the starting rate; ``Plateau`` moves it)."""
+    if settings.schedule in ("constant", "plateau"):
         return base
     p = min(max(progress, 0.0), 1.0)
     return base * (settings.lr_final + (1 - settings.lr_final) * 0.5 * (1 + math.cos(math.pi * p)))
@@ -139,8 +147,10 @@ def _progress(state: _State, settings: FitSettings) -> float:
     return fraction_done(state.step, state.train_seconds, settings.steps, settings.max_seconds)
 
 
-def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
+def _optimizer(model: Field, lr: float, optimizer: str = "adam") -> torch.optim.Optimizer:
     groups = [{**group, "lr": lr * group.get("lr_scale", 1.0)} for group in model.param_groups()]
+    if optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=ADAMW_WEIGHT_DECAY, **model.adam_options)
     return torch.optim.Adam(groups, lr=lr, **model.adam_options)
 
 
@@ -188,7 +198,7 @@ def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool 
             scaler.unscale_(optimizer)
             scaler.step(optimizer)
             scaler.update()
-        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
+        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}, **model.step_metrics()}
 
     step.scaler = scaler
     return step
@@ -246,7 +256,7 @@ def fit(
     train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed, device=signal.device)
     if len(train_idx) == 0:
         raise NstrError("--holdout leaves no samples to train on")
-    optimizer = _optimizer(model, lr)
+    optimizer = _optimizer(model, lr, settings.optimizer)
     generator = torch.Generator(device=signal.device).manual_seed(settings.seed)
     state = _State()
     if _resume is not None:
@@ -257,6 +267,8 @@ def fit(
     trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
     if _resume is not None and trainer.scaler is not None and "scaler" in _resume:
         trainer.scaler.load_state_dict(_resume["scaler"])
+    if trainer.plateau is not None and state.plateau is not None:
+        trainer.plateau.load_state_dict(state.plateau)
     resumed_from = state.step if _resume else None
     loggers = open_loggers(log, out, resumed_from)
     history = HistoryLog(out / HISTORY, state.history) if out is not None else None  # a resume drops later lines
@@ -278,6 +290,8 @@ class _Trainer:
         self.last_lr = learning_rate(lr, 0.0, settings)  # the rate of the last step, as evaluation records show it
         self.history: HistoryLog | None = None
         self.loggers: list[Logger] = []
+        self.plateau = (Plateau(optimizer, steps_per_epoch(len(train_idx), settings.batch_size))
+                        if settings.schedule == "plateau" else None)
         self.full_batch = None
         self.cache_full_batch()
 
@@ -302,11 +316,18 @@ class _Trainer:
         return self.to_device(self.signal.coords[idx]), self.to_device(self.signal.training_targets[idx])
 
     def step(self, state: _State) -> dict[str, float]:
-        lr = self.last_lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)
+        if self.plateau is None:  # the plateau schedule sets the rates itself, from the losses
+            lr = self.last_lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+        else:
+            group = self.optimizer.param_groups[0]
+            self.last_lr = group["lr"] / group.get("lr_scale", 1.0)
         self.model.before_step(state.step)  # the model's own upkeep (a radiance field's occupancy grid)
-        return self.train_step(*self.batch(state))
+        losses = self.train_step(*self.batch(state))
+        if self.plateau is not None:
+            state.plateau = self.plateau.observe(losses["loss"])
+        return losses
 
     def scores(self, pred: torch.Tensor) -> dict[str, float]:
         """``psnr`` of a prediction at the signal's ``eval_coords``; with a hold-out (only where the training
@@ -439,7 +460,7 @@ class _Trainer:
             lr=self.lr,
             **describe(self.device),
         )
-        metrics.update(self.signal.training_metrics(state.step, state.train_seconds))
+        metrics.update(self.signal.training_metrics(state.step, state.train_seconds), **self.model.step_metrics())
         if resumed_from is not None:
             metrics["resumed_from_step"] = resumed_from
         if diverged_at is not None:
