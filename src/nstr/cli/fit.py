@@ -28,7 +28,6 @@ from nstr.train.fit import resume as resume_run
 from nstr.train.runs import check_run_dir, default_run_dir
 
 DEFAULT_MODEL = "nstr"
-DEFAULT_BATCH = 1 << 16
 #: Where the command keeps its plan (kind, model, their options) in the click context.
 PLAN = "nstr.fit"
 #: Prefixes of the parameter names of kind and model options (so they never clash with the common ones).
@@ -174,8 +173,8 @@ class FitCommand(click.Command):
 @click.option("--steps", type=int, default=None, help="optimiser steps (reproducible budget)")
 @click.option("--max-seconds", type=float, default=None, help="training wall-clock budget in seconds [60]")
 @click.option("--lr", type=float, default=None, help="Adam learning rate [model's reference value]")
-@click.option("--batch-size", type=int, default=DEFAULT_BATCH, show_default=True,
-              help="coordinates per step; 0 = all (scenes: see --rays)")
+@click.option("--batch-size", type=int, default=None,
+              help="coordinates per step; 0 = all (scenes: see --rays) [the model's: 65536; gaussians: 0]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, metavar="DEVICE",
               help=f"where to train: {DEVICE_CHOICES} [auto: CUDA, then MPS, then the CPU; --resume: the run's own]")
@@ -245,7 +244,7 @@ def _settings(values: dict[str, Any], kind: type[Signal]) -> FitSettings:
         raise NstrError(f"--holdout does not apply to {kind.kind} signals: they are scored on evaluation "
                         "samples kept apart from the samples they train on")
     if kind.kind == "scene":
-        if settings.batch_size != DEFAULT_BATCH:
+        if settings.batch_size is not None:
             raise NstrError("a scene draws --rays rays per step; --batch-size does not apply")
         if settings.compile:
             raise NstrError("--compile does not apply to scenes: the samples kept per ray change every step")

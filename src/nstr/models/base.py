@@ -36,6 +36,9 @@ class Field(nn.Module):
     auxiliary_modules: ClassVar[tuple[str, ...]] = ()
     #: Input widths the model accepts: coordinates in 1-3 D (radiance-field models take 6: a ray).
     in_dims: ClassVar[tuple[int, ...]] = (1, 2, 3)
+    #: Coordinates per training step when the user gives no batch size (0 = every training sample): random
+    #: minibatches suit coordinate networks; a model that draws whole images (2-D Gaussians) sets 0.
+    default_batch_size: ClassVar[int] = 1 << 16
 
     def __init__(self, in_dim: int, out_dim: int, config: ModelConfig | None = None, **options: Any):
         super().__init__()
@@ -82,6 +85,13 @@ class Field(nn.Module):
         """Named training-loss terms for a batch: squared error plus ``regularisers``; the fit minimises
         their sum and logs each."""
         return {"task": torch.mean((self(x) - target) ** 2), **self.regularisers(x)}
+
+    def initialise(self, x: torch.Tensor, y: torch.Tensor, seed: int, shape: tuple[int, ...] = ()) -> None:
+        """Data-dependent initialisation, called once by the fit before the first step (not on resume: the
+        checkpoint holds the weights) with the samples it will train on: coordinates ``x`` [N, in_dim], targets
+        ``y`` [N, out_dim + E] (held-out samples excluded), the fit's ``seed`` and the signal's sample grid
+        ``shape`` ((H, W) for an image, () if none). Parameters keep their shapes. Nothing by default; the 2-D
+        Gaussians place themselves on the image."""
 
     def before_step(self, step: int) -> None:
         """Upkeep before training step ``step`` (after the previous optimiser step), called by the fit: state

@@ -4,8 +4,9 @@
 signal's evaluation samples (``Signal.eval_coords``) every ``eval_every`` steps (in chunks), keeps the best
 weights so far, and, given ``out``, writes a run directory (see ``nstr.train.runs``). Before every step the
 signal may redraw its samples (``Signal.before_step``) and the model does its own upkeep
-(``Field.before_step``). With a step budget the same seed gives the same numbers on
-the same machine, also across an interrupted and resumed run.
+(``Field.before_step``); once, before the first, the model may initialise itself from the training samples
+(``Field.initialise``). The batch size defaults to the model's own (``Field.default_batch_size``). With a step
+budget the same seed gives the same numbers on the same machine, also across an interrupted and resumed run.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class FitSettings:
     steps: int | None = None  #: stop after this many optimiser steps
     max_seconds: float | None = None  #: stop after this much training time (evaluation excluded)
     lr: float | None = None  #: Adam learning rate; None = the model's reference value
-    batch_size: int = 1 << 16  #: coordinates per step, drawn at random; 0 = full batch
+    #: coordinates per step, drawn at random; 0 = full batch; None = the model's default
+    #: (``Field.default_batch_size``: 65,536, or 0 for a model that draws whole images)
+    batch_size: int | None = None
     seed: int = 0  #: seeds the model init (CLI), minibatches and the hold-out split
     holdout: float = 0.0  #: fraction of samples kept out of training and scored separately (not SDFs, scenes)
     eval_every: int = 100  #: evaluate on the evaluation samples every N steps (and at the end)
@@ -65,7 +68,7 @@ class FitSettings:
             raise NstrError(f"--max-seconds must be a positive number, got {self.max_seconds}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise NstrError(f"--lr must be a positive finite number, got {self.lr}")
-        if self.batch_size < 0:
+        if self.batch_size is not None and self.batch_size < 0:
             raise NstrError(f"--batch-size must be >= 0 (0 = full batch), got {self.batch_size}")
         if not 0.0 <= self.holdout < 1.0:
             raise NstrError(f"--holdout must be in [0, 1), got {self.holdout}")
@@ -213,6 +216,8 @@ def fit(
     activations are reused rather than page-faulted in afresh every step; set NSTR_NO_MALLOPT=1 to opt out.
     """
     settings = replace(settings or FitSettings(), **options)
+    if settings.batch_size is None:  # resolved here, so config.json records the number used
+        settings = replace(settings, batch_size=model.default_batch_size)
     settings.validate()
     tune_allocator()
     if (signal.in_dim, signal.out_dim) != (model.in_dim, model.out_dim):
@@ -231,6 +236,11 @@ def fit(
     train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed, device=signal.device)
     if len(train_idx) == 0:
         raise NstrError("--holdout leaves no samples to train on")
+    if _resume is None:  # data-dependent initialisation from the training samples only (a no-op for most models)
+        x, y = signal.coords, signal.training_targets
+        if len(hold_idx):
+            x, y = x[train_idx], y[train_idx]
+        model.initialise(x, y, settings.seed, signal.shape)
     optimizer = _optimizer(model, lr)
     generator = torch.Generator(device=signal.device).manual_seed(settings.seed)
     state = _State()
