@@ -175,3 +175,10 @@ def test_picture_of_the_gaussians(astronaut48, tmp_path):
     model.initialise(image.coords, image.values, seed=0, shape=image.shape)
     assert write_pictures(model, tmp_path, image.shape) == [tmp_path / "gaussians.png"]
     assert (tmp_path / "gaussians.png").stat().st_size > 10_000
+
+
+def test_compile_is_refused_in_one_line(astronaut48, tmp_path):
+    image = Image(astronaut48)
+    with pytest.raises(NstrError, match="--compile does not apply to gaussians"):
+        nstr.fit(image, _model(image), steps=1, compile=True, out=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()

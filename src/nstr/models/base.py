@@ -39,6 +39,9 @@ class Field(nn.Module):
     #: Coordinates per training step when the user gives no batch size (0 = every training sample): random
     #: minibatches suit coordinate networks; a model that draws whole images (2-D Gaussians) sets 0.
     default_batch_size: ClassVar[int] = 1 << 16
+    #: Whether ``--compile`` can help: False for a model whose tensors change shape every step (the 2-D
+    #: Gaussians' windows), which torch.compile would recompile again and again.
+    compilable: ClassVar[bool] = True
 
     def __init__(self, in_dim: int, out_dim: int, config: ModelConfig | None = None, **options: Any):
         super().__init__()

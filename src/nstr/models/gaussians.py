@@ -94,6 +94,7 @@ class Gaussians2D(Field):
     adam_options = {"eps": 1e-15}
     in_dims = (2,)
     default_batch_size = 0
+    compilable = False
 
     def __init__(self, in_dim: int, out_dim: int, config: GaussiansConfig | None = None, **options: Any):
         if in_dim != 2:

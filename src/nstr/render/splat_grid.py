@@ -5,17 +5,23 @@
 summed over Gaussians in any order (GaussianImage's accumulated summation: no sorting, no alpha).
 
 How: every Gaussian gets a square window of k x k pixels that holds the part of its cut-off box inside the
-image (k from a geometric ladder of sizes, so windows waste at most about 40 % of their area and there are only
-a dozen or two sizes). Gaussians are grouped by window size; per group, one batch of tensor operations computes
-the weights of all its windows ([G, k, k]) and ``index_add_`` adds them, times the colours, into the image. A
-Gaussian whose box misses every pixel centre is left out.
+image (k from a ladder of sizes: every side up to 32, then 10 % steps, so a window is at most 21 % larger than
+it needs to be and there are a few dozen sizes at most). Gaussians are grouped by window size; per group, one
+batch of tensor operations computes the weights of all its windows ([G, k, k]) and ``index_add_`` adds them,
+times the colours, into the image. A Gaussian whose box misses every pixel centre is left out.
 
 Backward: a custom ``autograd.Function`` that keeps each group's (u, v, weights, pixel indices) from the forward
 pass, gathers the image's gradient at the window pixels and reduces it over the window to the gradients of the
-means, the factors and the colours in closed form (see ``_window_backward``); about twice as fast as autograd
-through the same operations, which materialises every intermediate of the [G, k, k] expressions twice. It is
-checked against autograd of a dense reference in the tests. Not twice differentiable (the Gaussian model uses
-``nstr.render.splat_points`` when derivatives in the coordinates are asked for).
+means, the factors and the colours in closed form (see ``_window_backward``). It is checked against autograd of
+a dense reference in the tests. Not twice differentiable (the Gaussian model uses ``nstr.render.splat_points``
+when derivatives in the coordinates are asked for).
+
+Measured (37,000-37,500 Gaussians on a 768 x 512 Kodak photograph, forward + backward, one thread, CPU time):
+the first version (a row-major [pixels, C] canvas, int64 indices, einsum reductions) took 545 ms on 9-10 M
+window pixels; ``index_add_`` and ``index_select`` on rows were most of it (PyTorch's CPU kernels set up a slice
+iterator per index). The channel-first 1-D scatters and gathers, int32 indices and one-pass (u, v) bring it to
+222 ms on the same Gaussians, and to 229 ms on trained ones (6.1 M window pixels); autograd through the same
+forward operations took 310-385 ms.
 """
 
 from __future__ import annotations

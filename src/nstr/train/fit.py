@@ -219,6 +219,9 @@ def fit(
     if settings.batch_size is None:  # resolved here, so config.json records the number used
         settings = replace(settings, batch_size=model.default_batch_size)
     settings.validate()
+    if settings.compile and not model.compilable:
+        name = getattr(model, "registry_name", type(model).__name__)
+        raise NstrError(f"--compile does not apply to {name}: its tensors change shape every step")
     tune_allocator()
     if (signal.in_dim, signal.out_dim) != (model.in_dim, model.out_dim):
         raise NstrError(
