@@ -324,6 +324,7 @@ def test_perf_counts_the_matrix_work_of_a_step():
     forward = sum(2 * BATCH * a * b for a, b in layers)
     assert timing["flops"] == 3 * forward - 2 * BATCH * 2 * 16
     assert timing["seconds_per_step"] > 0 and timing["params"] == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
+    assert timing["decode_seconds"] > 0  # a whole 768 x 512 image, as perf.json's decode_fps_768x512
 
 
 def test_perf_command_rejects_bad_input(tmp_path):
