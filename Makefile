@@ -1,29 +1,43 @@
-# Two commands for a newcomer: `make demo` and `make test`. Both install what they need.
+# Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs and no more:
+# `make setup` (and so `make demo`) the runtime only, `make test` and `make lint` also the test tools (.[dev]).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
+# torch==2.13.* resolves to the CPU wheel on our machines. Elsewhere choose the build with the wheel index, e.g.
+# `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu` (CPU only) or .../whl/cu128 (CUDA 12.8).
+TORCH_INDEX ?=
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup setup-dev demo test bench lint clean
 
-setup: $(STAMP)
+setup: $(RUNTIME_STAMP)
 
-# torch==2.13.* resolves to the CPU wheel on our machines; pip's own cache makes re-runs cheap.
-$(STAMP): pyproject.toml
+setup-dev: $(DEV_STAMP)
+
+# pip's own cache makes re-runs cheap.
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "torch==2.13.*"
+	$(PY) -m pip install --quiet "torch==2.13.*" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# Test tools (pytest, ruff, siren-pytorch for the SIREN comparison, ray for the Ray executor's tests,
+# tensorboard for --log tensorboard's).
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $@
 
 demo: setup
 	$(VENV)/bin/nstr fit astronaut --max-seconds 90
 
-test: setup
+test: setup-dev
 	$(PY) -m pytest -q tests
 
-# The standard suites, then BENCHMARKS.md from every result on disk. Run on an otherwise idle machine.
-bench: setup
+# The standard suites, then BENCHMARKS.md from every result on disk. Run on an otherwise idle machine
+# (bench perf compares against siren-pytorch, a dev package).
+bench: setup-dev
 	$(VENV)/bin/nstr bench perf
 	$(VENV)/bin/nstr bench table1
 	$(VENV)/bin/nstr bench budget
@@ -34,7 +48,7 @@ bench: setup
 	$(VENV)/bin/nstr bench nerf --workers 2
 	$(VENV)/bin/nstr bench report
 
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/ruff check src tests benchmarks
 
 clean:

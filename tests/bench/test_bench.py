@@ -182,7 +182,7 @@ def test_ray_executor_runs_a_cell_like_the_local_one(tmp_path, tiny_cells):
 
 def test_missing_ray_is_a_one_line_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(NstrError, match=r"pip install nstr\[ray\]"):
+    with pytest.raises(NstrError, match=r"pip install -e '\.\[ray\]' in the nstr checkout"):
         make_executor("ray")
 
 

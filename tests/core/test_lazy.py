@@ -42,3 +42,11 @@ def test_the_command_line_does_not_load_the_heavy_modules():
             "if m in sys.modules and type(sys.modules[m]).__name__ != '_LazyModule'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_lazy_submodule_is_an_attribute_of_its_package_as_after_an_import():
+    """matplotlib 3.8's colorbar reads ``matplotlib.figure`` off the package: a lazy submodule must be there."""
+    code = ("import email; from nstr.core.lazy import lazy_import; m = lazy_import('email.mime.audio'); "
+            "import email.mime; print(email.mime.audio is m, type(email.mime.audio).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "_LazyModule"]

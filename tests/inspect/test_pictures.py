@@ -15,11 +15,11 @@ from nstr.models import NSTR, NSTRPaper, build_model
 def test_writers_are_found_through_the_class_hierarchy(tmp_path):
     torch.manual_seed(0)
     assert NSTR in WRITERS and NSTRPaper not in WRITERS  # registered once, for the parent
-    paper = build_model("nstr-paper", 2, 1, grid_res=7, grid_channels=4)
+    paper = build_model("nstr-paper", 2, 1, grid_res=7, grid_channels=4, lambda_pde=0.1)
     written = write_pictures(paper, tmp_path / "paper", (12, 16))
     names = {p.name for p in written}
     assert {"spectrum.png", "spectral_gradient.png", "local_frequency.png"} <= names
-    assert {"pde_residual.png", "flow.png"} <= names  # the paper's model has the transport term
+    assert {"pde_residual.png", "flow.png"} <= names  # the transport term is on: its pictures too
     assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
     assert write_pictures(build_model("siren", 2, 1, hidden=8, layers=1), tmp_path / "siren", (12, 16)) == []
 

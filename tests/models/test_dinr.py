@@ -15,7 +15,9 @@ from torch import nn
 
 from nstr.bench.sizing import TOLERANCE, size_model
 from nstr.core.errors import NstrError
+from nstr.core.precision import native_bf16
 from nstr.models import DINR, DINRFFN, DINRSiren, build_model
+from nstr.models.dinr import SineResidualBlock
 from nstr.nn.ode import kinetic_energy, odeint_adaptive, odeint_fixed
 
 A = np.array([[-0.5, 2.0, 0.0], [-2.0, -0.5, 0.3], [0.1, 0.0, -1.0]])
@@ -135,8 +137,13 @@ def test_solver_input_errors():
 
 
 def _count_field_calls(model: DINR) -> list[int]:
-    calls = [0]
-    model.field.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    calls, evaluate = [0], model.field.evaluate
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return evaluate(*args, **kwargs)
+
+    model.field.evaluate = counted
     return calls
 
 
@@ -162,6 +169,86 @@ def test_loss_terms_integrate_once_and_ke_matches_hand_recomputation(solver):
             assert model.decoder(z).sub(model(x)).abs().max().item() < 1e-12
         assert model.regularisers(x)["ke"].item() == pytest.approx(terms["ke"].item(), rel=1e-12)
     assert set(build_model("dinr-siren", 2, 3, ke_weight=0.0).loss_terms(x.float(), target.float())) == {"task"}
+
+
+def _official(model: DINR, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The official Euler forward and energy, written out from its description (../shared/PEERS.md) with the
+    model's own layers called as plain modules: t concatenated to the state at every evaluation, the blocks at
+    width + 1, omega multiplying each sine pre-activation, 0.5 * dt * sum_k mean(v_k^2). The model folds omega
+    into its weights, prepares them once per integration and runs the field in bf16 when training; this is the
+    function it must still compute."""
+    cfg = model.config
+    z, dt, ke = model.embedding(x), cfg.t1 / cfg.ode_steps, 0.0
+    for k in range(cfg.ode_steps):
+        h = torch.cat([z, torch.full((z.shape[0], 1), k * dt, dtype=z.dtype)], dim=1)
+        for block in model.field.blocks:
+            if isinstance(block, SineResidualBlock):
+                h = h + torch.sin(block.omega * block.second(torch.sin(block.omega * block.first(h))))
+            else:
+                h = h + block.second(block.act(block.first(block.norm(h))))
+        v = model.field.out(h)
+        ke = ke + 0.5 * dt * v.pow(2).mean()
+        z = z + dt * v
+    return model.decoder(z), ke
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("dinr-siren", {"hidden": 24, "blocks": 2}),
+    ("dinr-ffn", {"hidden": 24, "mapping": 16, "blocks": 2}),
+    ("dinr-siren", {"hidden": 12, "blocks": 0, "ode_steps": 3}),
+])
+def test_model_computes_the_official_function_and_gradients(name, options):
+    torch.manual_seed(3)
+    model = build_model(name, 2, 3, **{"ode_steps": 5, **options}).double().eval()
+    x = torch.rand(40, 2, dtype=torch.float64) * 2 - 1
+    target = torch.rand(40, 3, dtype=torch.float64)
+    pred, ke = model.integrate(x)
+    ref_pred, ref_ke = _official(model, x)
+    assert (pred - ref_pred).abs().max().item() < 1e-12
+    assert ke.item() == pytest.approx(ref_ke.item(), rel=1e-12)
+    # Gradients of the training loss (the float64 field is never lowered to bf16) against the reference's.
+    terms = model.loss_terms(x, target)
+    grads = torch.autograd.grad(sum(terms.values()), list(model.parameters()))
+    reference = torch.mean((ref_pred - target) ** 2) + model.config.ke_weight * ref_ke
+    for got, want in zip(grads, torch.autograd.grad(reference, list(model.parameters())), strict=True):
+        assert torch.allclose(got, want, rtol=1e-9, atol=1e-12)
+    # In float32 (what fits use) the same function up to rounding.
+    model.float()
+    pred32 = model(x.float())
+    assert (pred32.double() - _official(model, x.float())[0].double()).abs().max().item() < 1e-5
+
+
+def test_training_field_runs_in_bf16_only_where_asked_and_stays_close():
+    """auto lowers the training loss's field to bf16 on a device with native bf16 (a fixed-step float32 model),
+    fp32 never does; the loss and its gradients stay close to the float32 ones, and evaluation is float32."""
+    torch.manual_seed(0)
+    model = build_model("dinr-siren", 2, 3, hidden=64, ode_steps=4, field_precision="bf16")
+    x, target = torch.rand(512, 2) * 2 - 1, torch.rand(512, 3)
+    dtypes, evaluate = [], model.field.evaluate
+    model.field.evaluate = lambda *args: dtypes.append(evaluate(*args).dtype) or evaluate(*args)
+    low = model.loss_terms(x, target)
+    assert set(dtypes) == {torch.bfloat16}
+    dtypes.clear()
+    model(x)  # the field itself: float32
+    assert set(dtypes) == {torch.float32}
+    model.field.evaluate = evaluate
+    exact = build_model("dinr-siren", 2, 3, hidden=64, ode_steps=4, field_precision="fp32")
+    exact.load_state_dict(model.state_dict())
+    high = exact.loss_terms(x, target)
+    assert low["task"].item() == pytest.approx(high["task"].item(), rel=0.05)
+    assert low["ke"].item() == pytest.approx(high["ke"].item(), rel=0.05)
+    g_low = torch.cat([g.flatten() for g in torch.autograd.grad(sum(low.values()), list(model.parameters()))])
+    g_high = torch.cat([g.flatten() for g in torch.autograd.grad(sum(high.values()), list(exact.parameters()))])
+    assert torch.nn.functional.cosine_similarity(g_low, g_high, dim=0).item() > 0.99
+    z = torch.zeros(1, 3)
+    assert exact.field_dtype(z, training=True) == torch.float32
+    assert model.field_dtype(z, training=False) == torch.float32  # evaluation is never lowered
+    auto = build_model("dinr-siren", 2, 3, hidden=8)
+    assert auto.field_dtype(z, training=True) == (torch.bfloat16 if native_bf16(z.device) else torch.float32)
+    assert auto.field_dtype(z.double(), training=True) == torch.float64
+    assert build_model("dinr-siren", 2, 3, hidden=8, solver="dopri5").field_dtype(z, True) == torch.float32
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the fit's --precision bf16 wins over fp32
+        assert exact.field_dtype(z, training=True) == torch.bfloat16
 
 
 def test_dropout_only_in_training_loss_and_forward_is_deterministic():
@@ -316,3 +403,21 @@ def test_mapping_zero_follows_an_odd_or_even_state_width(hidden):
 
     model = build_model("dinr-ffn", 2, 3, mapping=0, hidden=hidden, blocks=1, ode_steps=2)
     assert model(torch.rand(5, 2) * 2 - 1).shape == (5, 3)
+
+
+def test_dopri5_reports_its_function_evaluations_per_step(camera64, one_thread):
+    """Each training step's forward evaluations are counted (torchdiffeq: 2 to choose the first step, then 6 per
+    step tried: FSAL reuses the seventh), logged in the history and averaged in metrics.json."""
+    import nstr
+
+    image = nstr.Image(camera64[:16, :16])
+    torch.manual_seed(0)
+    model = build_model("dinr-siren", 2, 1, hidden=16, blocks=1, solver="dopri5")
+    calls = _count_field_calls(model)
+    result = nstr.fit(image, model, steps=4, batch_size=0, eval_every=2, quiet=True)
+    metrics = result.metrics
+    assert metrics["nfe"] >= 8 and (metrics["nfe"] - 2) % 6 == 0
+    assert [r["step"] for r in result.history if "nfe" in r] == [2, 4]
+    # The evaluations also include the fit's evaluation passes (predict), which are not counted as training.
+    assert 4 * metrics["nfe_per_step"] < calls[0]
+    assert build_model("dinr-siren", 2, 1, hidden=8).step_metrics() == {}

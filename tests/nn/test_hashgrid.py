@@ -27,6 +27,8 @@ CASES = {
     "2d": dict(in_dim=2, levels=5, features=3, log2_table=8, base_res=4, max_res=64),
     "2d-f1": dict(in_dim=2, levels=5, features=1, log2_table=8, base_res=4, max_res=64),
     "2d-f2": dict(in_dim=2, levels=5, features=2, log2_table=8, base_res=4, max_res=64),
+    # F = 8 takes the wide-row path (whole [N, F] rows per corner, index_add_ of rows): nstr-paper's 64 channels.
+    "2d-wide": dict(in_dim=2, levels=3, features=8, log2_table=6, base_res=2, max_res=16),
     # d = 3: resolutions 3, 6, 12, 24; 512 entries -> 2 dense, 2 hashed.
     "3d": dict(in_dim=3, levels=4, features=2, log2_table=9, base_res=3, max_res=24),
 }
@@ -258,7 +260,7 @@ def test_colliding_vertices_share_features_and_gradients():
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("features", [1, 2, 3])
+@pytest.mark.parametrize("features", [1, 2, 3, 8])
 def test_gather_is_differentiable_to_any_order(features):
     gen = torch.Generator().manual_seed(0)
     table = torch.randn(7, features, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -267,9 +269,10 @@ def test_gather_is_differentiable_to_any_order(features):
     assert torch.autograd.gradgradcheck(gather_rows, (table, index))
 
 
-def test_interpolation_is_differentiable_to_any_order():
+@pytest.mark.parametrize("features", [2, 8])  # the per-feature loops and the wide-row path
+def test_interpolation_is_differentiable_to_any_order(features):
     gen = torch.Generator().manual_seed(0)
-    values = torch.randn(2, 4, 3, 2, dtype=torch.float64, generator=gen, requires_grad=True)  # [L, C, N, F]
+    values = torch.randn(2, 4, 3, features, dtype=torch.float64, generator=gen, requires_grad=True)  # [L, C, N, F]
     weights = torch.rand(2, 4, 3, dtype=torch.float64, generator=gen, requires_grad=True)
     assert torch.allclose(interpolate(values, weights), (values * weights[..., None]).sum(1))
     assert torch.autograd.gradcheck(interpolate, (values, weights))

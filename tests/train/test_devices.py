@@ -163,7 +163,7 @@ def test_every_hash_grid_model_has_the_backend_option(name):
     in_dim = 6 if name.startswith("nerf") else 2
     small = {k: v for k, v in SMALL[name].items() if not k.startswith("lambda")}
     if "nstr" in name:
-        small["lambda_pde"] = 0.0  # the transport term needs the torch grid (nstr-paper has it on)
+        small["lambda_pde"] = 0.0  # the transport term needs the torch grid
     model = build_model(name, in_dim, 3, **small, backend="auto")
     assert model.config.backend == "auto" and model.resolved_options() == {"backend": "torch"}  # on the CPU
     if not torch.cuda.is_available():

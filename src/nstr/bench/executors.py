@@ -128,9 +128,9 @@ def _ray_cell(task: Task, cell: Cell) -> dict[str, Any]:
 
 def import_ray():
     try:
-        import ray  # optional extra (nstr[ray]): imported only when a Ray executor is asked for
+        import ray  # optional extra (ray): imported only when a Ray executor is asked for
     except ImportError:
-        raise NstrError("the ray executor needs Ray: pip install nstr[ray]") from None
+        raise NstrError("the ray executor needs Ray: pip install -e '.[ray]' in the nstr checkout") from None
     return ray
 
 

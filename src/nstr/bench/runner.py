@@ -4,12 +4,14 @@
 with the suite's budget, and return a flat JSON-able record (status, metrics, parameters, steps, seconds,
 machine, versions, git commit). It never raises: a crash becomes a record with ``status: "failed"`` and the
 error. ``run_suite`` skips cells whose stored record is ``ok`` for the same cell spec, runs the rest on an
-executor and writes each record atomically as soon as it arrives.
+executor and writes each record atomically as soon as it arrives, with the suite's progress and an ETA
+(``suite_eta``: from the budgets before the first cell finishes, from the rate of finished cells after).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -31,6 +33,7 @@ from nstr.core.machine import cpu_model, environment
 from nstr.models import build_model
 from nstr.signals import load_signal
 from nstr.train.fit import FitSettings, fit
+from nstr.train.progress import format_interval
 
 OK, FAILED = "ok", "failed"
 #: History entries keep these keys (PSNR against wall time is plotted from them).
@@ -185,13 +188,36 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
     if repeated:
         raise NstrError(f"two cells share the id '{repeated[0]}' (signals with the same file name?); rename one")
     todo = [c for c in cells if not is_done(out_dir, c)]
+    workers = getattr(executor, "workers", None) or 1
+    budget = todo[0].fit.get("max_seconds") if todo else None
+    eta = suite_eta(0, len(todo), 0.0, workers, budget)
     echo(f"{len(cells)} cells, {len(cells) - len(todo)} already done, {len(todo)} to run "
-         f"({executor.name}) -> {Path(out_dir) / cells[0].suite if cells else out_dir}")
+         f"({executor.name}) -> {Path(out_dir) / cells[0].suite if cells else out_dir}"
+         + (f"; at least {format_interval(eta)} (the training budgets alone)" if eta else ""))
+    start = time.perf_counter()
     for k, record in enumerate(executor.run(todo), 1):
         record["executor"] = executor.name
         save_record(out_dir, record)
-        echo(f"[{k}/{len(todo)}] {progress_line(record)}")
+        elapsed = time.perf_counter() - start
+        left = suite_eta(k, len(todo) - k, elapsed, workers, budget)
+        when = f"{format_interval(elapsed)} elapsed" + ("" if left is None else f", {format_interval(left)} left")
+        echo(f"[{k}/{len(todo)} {100 * k // len(todo)}%, {when}] {progress_line(record)}")
     return [read_record(record_path(out_dir, c)) or failed_record(c, "no record written") for c in cells]
+
+
+def suite_eta(finished: int, remaining: int, elapsed: float, workers: int, cell_seconds: float | None) -> float | None:
+    """Wall seconds until the ``remaining`` cells are done, or None when nothing tells yet.
+
+    Once cells have finished, the rate so far (``elapsed`` per ``finished`` cell, whatever the workers and the
+    evaluation cost); before that, the budget: ``remaining`` cells of ``cell_seconds`` training each, ``workers``
+    at a time (a lower bound: loading and evaluation come on top; unknown for a step budget)."""
+    if remaining <= 0:
+        return 0.0
+    if finished > 0 and elapsed > 0:
+        return remaining * elapsed / finished
+    if cell_seconds:
+        return math.ceil(remaining / max(workers, 1)) * cell_seconds
+    return None
 
 
 def progress_line(record: dict[str, Any]) -> str:

@@ -19,9 +19,9 @@ from nstr.bench.sizing import budget_label, count_params, size_model
 from nstr.core.device import DEVICE_TYPES
 from nstr.core.errors import NstrError
 from nstr.core.precision import PRECISIONS
-from nstr.models import MODELS
+from nstr.models import MODELS, model_class
 from nstr.signals import BUILTIN_IMAGES, SIGNAL_KINDS, load_signal
-from nstr.train.fit import FitSettings
+from nstr.train.fit import FitSettings, fit_defaults
 
 #: The development photographs (../shared/data/README.md).
 PHOTOS = ("astronaut", "camera", "chelsea", "brick", "grass")
@@ -143,6 +143,10 @@ ABLATION_VARIANTS = (
     Variant("max_res=256", "nstr", {"max_res": 256}),
     Variant("frozen-basis", "nstr", {"basis_learnable": False}),
     Variant("no-decoder-features", "nstr", {"decoder_features": False}),
+    Variant("compose=phase", "nstr", {"compose": "phase"}),
+    Variant("phase,linear,sigma=128", "nstr", {"compose": "phase", "spectral_layers": 0, "basis_sigma": 128.0}),
+    Variant("vector,linear,sigma=128", "nstr", {"spectral_layers": 0, "basis_sigma": 128.0}),
+    Variant("grid_lr_scale=5", "nstr", {"grid_lr_scale": 5.0}),
     Variant("nstr-paper", "nstr-paper"),
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
@@ -334,6 +338,12 @@ def signal_model_defaults(name: str, model: str) -> dict[str, Any]:
     return _signal(name).model_defaults(model)
 
 
+def cell_fit(signal: str, model: str, fit: dict[str, Any]) -> dict[str, Any]:
+    """A cell's fit settings: the suite's ``fit`` over the kind's and the model's ``fit_defaults`` (as ``nstr fit``
+    applies them)."""
+    return {**fit_defaults(type(_signal(signal)), model_class(model)), **fit}
+
+
 def _fit_settings(suite: Suite, o: Overrides) -> dict[str, Any]:
     if o.steps is not None and o.max_seconds is not None:
         raise NstrError("give either --steps or --max-seconds, not both (every cell gets the same budget)")
@@ -373,8 +383,8 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
             for signal in signals:
                 options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
                 model_fit = {**fit, **suite.model_fit.get(model, {})}
-                cells += [Cell(suite.name, model, signal, seed, size, options, model_fit, target, params, device=device)
-                          for seed in range(seeds)]
+                cells += [Cell(suite.name, model, signal, seed, size, options, cell_fit(signal, model, model_fit),
+                               target, params, device=device) for seed in range(seeds)]
     return cells
 
 
@@ -394,6 +404,7 @@ def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | Non
                 options, params = size_model(variant.model, *dims[signal], variant.target_params, options)
             else:
                 params = count_params(variant.model, *dims[signal], options)
-            cells += [Cell(suite.name, variant.model, signal, seed, size, options, fit, variant.target_params, params,
-                           variant.label, dict(variant.signal_options)) for seed in range(seeds)]
+            cells += [Cell(suite.name, variant.model, signal, seed, size, options, cell_fit(signal, variant.model, fit),
+                           variant.target_params, params, variant.label, dict(variant.signal_options))
+                      for seed in range(seeds)]
     return cells

@@ -30,4 +30,4 @@ def make_command(directory: Path, size: int, train: int, val: int, test: int, se
     out = make_scene(directory, size=size, train=train, val=val, test=test, seed=seed, supersample=supersample,
                      overwrite=overwrite)
     click.echo(f"wrote {out}: {train} train, {val} val, {test} test views of {size}x{size} RGBA PNG with depth "
-               "maps (Blender format; load with nstr.scenes.load_blender)")
+               "maps (Blender format; load with nstr.signals.scene.blender.load_blender)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -42,6 +43,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write a file so that a reader (or a crash) never sees it half-written."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def write_npy(path: Path, array: np.ndarray) -> None:
+    """Write an array as a .npy file (exact dtype and shape), atomically."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    write_atomic(path, buffer.getvalue())
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -49,5 +49,8 @@ def lazy_import(name: str) -> ModuleType:
     spec.loader = loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    if parent:  # bound to its package as an import would: matplotlib 3.8's colorbar reads ``matplotlib.figure``
+        setattr(sys.modules[parent], child, module)
     loader.exec_module(module)
     return module

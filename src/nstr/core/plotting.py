@@ -16,6 +16,7 @@ from nstr.core.lazy import lazy_import
 from nstr.core.png import encode_png
 
 mpl_figure = lazy_import("matplotlib.figure")  # loaded when the first picture is drawn (0.4 s)
+matplotlib = lazy_import("matplotlib")
 
 #: Keywords of ``subplots`` that belong to the figure rather than its grid of axes.
 FIGURE_OPTIONS = ("constrained_layout", "layout", "dpi", "facecolor")
@@ -47,6 +48,19 @@ def save_png(path: Path, array: np.ndarray) -> Path:
     """An (H, W) or (H, W, C) uint8/uint16 array as a lossless PNG of the same size and depth."""
     write_atomic(Path(path), encode_png(array))
     return Path(path)
+
+
+def colourise(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
+    """A 2-D array as an RGB uint8 picture [H, W, 3] through a matplotlib colour map (no figure: previews)."""
+    scaled = np.clip((np.asarray(values, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12), 0.0, 1.0)
+    return (matplotlib.colormaps[cmap](scaled)[..., :3] * 255 + 0.5).astype(np.uint8)
+
+
+def shrink(image: np.ndarray, longest: int) -> np.ndarray:
+    """Every k-th pixel of an [H, W, ...] picture, k the smallest step that brings the longer side to at most
+    ``longest`` (a preview: no filtering)."""
+    step = max(1, -(-max(image.shape[:2]) // longest))
+    return image[::step, ::step]
 
 
 def save_curve(path: Path, history: list[dict[str, float]], holdout: bool = False) -> Path:

@@ -32,13 +32,14 @@ class Field(nn.Module):
     default_lr: ClassVar[float] = 1e-3
     #: Extra Adam options (betas, eps) of the reference implementation.
     adam_options: ClassVar[dict[str, Any]] = {}
+    #: Fit settings of the reference implementation other than the learning rate (``FitSettings`` fields, such as
+    #: a minibatch size); they take precedence over the signal kind's (``Signal.fit_defaults``) and yield to a
+    #: config file's and the command line's. None by default.
+    fit_defaults: ClassVar[dict[str, Any]] = {}
     #: Submodules used only by loss terms, not by forward (NSTR's transport network).
     auxiliary_modules: ClassVar[tuple[str, ...]] = ()
     #: Input widths the model accepts: coordinates in 1-3 D (radiance-field models take 6: a ray).
     in_dims: ClassVar[tuple[int, ...]] = (1, 2, 3)
-    #: Coordinates per training step when the user gives no batch size (0 = every training sample): random
-    #: minibatches suit coordinate networks; a model that draws whole images (2-D Gaussians) sets 0.
-    default_batch_size: ClassVar[int] = 1 << 16
     #: Whether ``--compile`` can help: False for a model whose tensors change shape every step (the 2-D
     #: Gaussians' windows), which torch.compile would recompile again and again.
     compilable: ClassVar[bool] = True
@@ -101,6 +102,12 @@ class Field(nn.Module):
         that is kept up to date rather than learnt (a radiance field refreshes its occupancy grid). Forward and
         loss stay free of side effects. A step run again after an interrupt calls this again with the same
         ``step``: keep such state in buffers and make the repeat a no-op. Nothing by default."""
+
+    def step_metrics(self) -> dict[str, float]:
+        """Numbers about the training so far that are not loss terms (DINR's dopri5: function evaluations per
+        step); the fit logs them with each step's losses and adds their last values to metrics.json. None by
+        default."""
+        return {}
 
     def regularisers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's own weighted regularisation terms at coordinates ``x`` (NSTR's transport and smoothness

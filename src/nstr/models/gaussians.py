@@ -12,7 +12,7 @@ Rendering, chosen by what the coordinates are (``forward``):
 - a whole pixel grid (``nstr.render.image_grid.grid_shape`` recognises ``pixel_centres(H, W)`` from the
   first point and one comparison): ``nstr.render.splat_grid``, each Gaussian drawn in a window sized from its
   covariance, windows grouped by size and scatter-added, with a closed-form backward. This is how the model
-  trains (it draws the whole image every step: ``default_batch_size`` 0), evaluates and renders at any size.
+  trains (it draws the whole image every step: ``fit_defaults`` batch size 0), evaluates and renders at any size.
 - pixels of the image it was fitted on, at least a quarter of them (a fit with a held-out fraction): the
   whole grid, then the pixels asked for.
 - anything else (random minibatches, points off the grid, derivatives in x): ``nstr.render.splat_points``,
@@ -94,7 +94,7 @@ class Gaussians2D(Field):
     default_lr = 2e-2
     adam_options = {"eps": 1e-15}
     in_dims = (2,)
-    default_batch_size = 0
+    fit_defaults = {"batch_size": 0}  # the whole image every step (see the module docstring)
     compilable = False
 
     def __init__(self, in_dim: int, out_dim: int, config: GaussiansConfig | None = None, **options: Any):

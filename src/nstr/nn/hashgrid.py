@@ -67,7 +67,9 @@ def _scatter_into(out: torch.Tensor, values: torch.Tensor, index: torch.Tensor) 
     target = _as_rows(out)
     if target.dim() == 1:
         target.index_add_(0, index, _as_rows(values))
-    else:  # wider rows: add the flattened elements, still one 1-D loop
+    elif values.shape[1] >= WIDE:  # wide rows: index_add_'s per-row vector add is the fast loop
+        out.index_add_(0, index, values)
+    else:  # narrow rows: add the flattened elements, still one 1-D loop
         width = values.shape[1]
         flat = (index.long()[:, None] * width + torch.arange(width, device=index.device)).view(-1)
         out.view(-1).index_add_(0, flat, values.view(-1))
@@ -113,6 +115,10 @@ def gather_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return _Gather.apply(table, index)
 
 
+#: From this many features per vertex the interpolation works on whole [N, F] rows per corner (one op each);
+#: below it, per-feature loops over contiguous point axes are faster (a CPU with 2-feature levels).
+WIDE = 8
+
 # Interpolation is the trilinear form T(v, w, g) = sum v[l,c,n,f] w[l,c,n] g[l,n,f] between corner values
 # v [L, C, N, F], corner weights w [L, C, N] and an output-shaped g [L, N, F] (the level axis may be
 # absent). Its three partial derivatives are each other's backward passes, so three small Functions give
@@ -124,6 +130,10 @@ def gather_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 def _mix(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """dT/dg: sum_c v[l,c,n,f] w[l,c,n] -> [L, N, F]."""
     out = values.new_zeros(*values.shape[:-3], *values.shape[-2:])
+    if values.shape[-1] >= WIDE:  # many features: one op per corner over whole rows
+        for c in range(values.shape[-3]):
+            out.addcmul_(values[..., c, :, :], weights[..., c, :].unsqueeze(-1))
+        return out
     for c in range(values.shape[-3]):
         for f in range(values.shape[-1]):
             out[..., f].addcmul_(values[..., c, :, f], weights[..., c, :])
@@ -132,6 +142,8 @@ def _mix(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 def _spread(weights: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """dT/dv: w[l,c,n] g[l,n,f] -> [L, C, N, F]."""
+    if grad.shape[-1] >= WIDE:
+        return weights.unsqueeze(-1) * grad.unsqueeze(-3)
     out = weights.new_empty(*weights.shape, grad.shape[-1])
     for f in range(grad.shape[-1]):
         torch.mul(weights, grad[..., f].unsqueeze(-2), out=out[..., f])
@@ -140,6 +152,8 @@ def _spread(weights: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 def _dot(values: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """dT/dw: sum_f v[l,c,n,f] g[l,n,f] -> [L, C, N]."""
+    if values.shape[-1] >= WIDE:
+        return (values * grad.unsqueeze(-3)).sum(dim=-1)
     out = values[..., 0] * grad[..., 0].unsqueeze(-2)
     for f in range(1, values.shape[-1]):
         out.addcmul_(values[..., f], grad[..., f].unsqueeze(-2))

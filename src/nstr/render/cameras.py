@@ -2,10 +2,12 @@
 
 Camera convention (Blender / NeRF synthetic, OpenGL): a camera-to-world matrix ``c2w`` [4, 4] maps camera
 coordinates to world coordinates; the camera looks down its -z axis, +x points right in the image and +y up.
-Pixel (row i, column j) is sampled through its centre (j + 0.5, i + 0.5); with focal length f in pixels its
-camera-space direction is ((j + 0.5 - W / 2) / f, -(i + 0.5 - H / 2) / f, -1). Ray directions are returned
-with unit length, so a distance t along a ray is metric distance from the camera centre (depth maps hold that
-distance, not the camera-space z).
+Pixel (row i, column j) is sampled through its centre (j + 0.5, i + 0.5); with focal lengths (fx, fy) and
+principal point (cx, cy) in pixels (``intrinsics``; a plain ``focal`` means fx = fy = focal and the principal
+point at the image centre (W / 2, H / 2)) its camera-space direction is ((j + 0.5 - cx) / fx,
+-(i + 0.5 - cy) / fy, -1), nerfstudio's and Instant-NGP's reading of ``fl_x, fl_y, cx, cy``. Ray directions are
+returned with unit length, so a distance t along a ray is metric distance from the camera centre (depth maps
+hold that distance, not the camera-space z).
 """
 
 from __future__ import annotations
@@ -21,24 +23,38 @@ def focal_from_fov(width: int, camera_angle_x: float) -> float:
     return 0.5 * width / math.tan(0.5 * camera_angle_x)
 
 
+def centred_intrinsics(focal: float, height: int, width: int) -> tuple[float, float, float, float]:
+    """(fx, fy, cx, cy) of a camera with square pixels of focal length ``focal`` and the principal point at the
+    image centre: what a plain ``focal`` means everywhere in this module."""
+    return focal, focal, width / 2, height / 2
+
+
 def pixel_rays(c2w: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, height: int, width: int,
-               focal: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Origins and unit directions [B, 3] through pixel centres (rows[b], cols[b]) of cameras c2w [B, 4, 4]."""
+               focal: float, intrinsics: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Origins and unit directions [B, 3] through pixel centres (rows[b], cols[b]) of cameras c2w [B, 4, 4].
+
+    ``intrinsics`` [B, 4] (fx, fy, cx, cy per ray, pixels) replaces ``focal`` and the centred principal point."""
     c2w = c2w.to(torch.float32)
-    camera = torch.stack([(cols.float() + 0.5 - width / 2) / focal, -(rows.float() + 0.5 - height / 2) / focal,
+    if intrinsics is None:
+        fx, fy, cx, cy = centred_intrinsics(focal, height, width)
+    else:
+        fx, fy, cx, cy = intrinsics.to(device=rows.device, dtype=torch.float32).unbind(-1)
+    camera = torch.stack([(cols.float() + 0.5 - cx) / fx, -(rows.float() + 0.5 - cy) / fy,
                           -torch.ones(rows.shape, dtype=torch.float32, device=rows.device)], dim=-1)
     directions = torch.einsum("bij,bj->bi", c2w[:, :3, :3], camera)
     directions = directions / directions.norm(dim=-1, keepdim=True)
     return c2w[:, :3, 3], directions
 
 
-def camera_rays(c2w: torch.Tensor, height: int, width: int, focal: float) -> tuple[torch.Tensor, torch.Tensor]:
+def camera_rays(c2w: torch.Tensor, height: int, width: int, focal: float,
+                intrinsics: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Origins and unit directions [H, W, 3] of every pixel of one camera (see the module docstring), on the
-    camera's device."""
+    camera's device; ``intrinsics`` [4] (fx, fy, cx, cy) replaces ``focal`` and the centred principal point."""
     rows, cols = torch.meshgrid(torch.arange(height, device=c2w.device), torch.arange(width, device=c2w.device),
                                 indexing="ij")
     cameras = c2w.to(torch.float32).expand(height * width, 4, 4)
-    origins, directions = pixel_rays(cameras, rows.reshape(-1), cols.reshape(-1), height, width, focal)
+    per_ray = None if intrinsics is None else intrinsics.to(c2w.device).expand(height * width, 4)
+    origins, directions = pixel_rays(cameras, rows.reshape(-1), cols.reshape(-1), height, width, focal, per_ray)
     return origins.reshape(height, width, 3), directions.reshape(height, width, 3)
 
 

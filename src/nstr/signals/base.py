@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from nstr.core.config import Config
@@ -15,6 +16,9 @@ from nstr.core.device import fits_on
 from nstr.core.errors import NstrError
 from nstr.models import model_class
 from nstr.models.base import Field
+
+#: Longer side in pixels of the pictures ``Signal.preview`` draws for live loggers.
+PREVIEW_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class Signal(ABC):
     #: (an SDF's held-fixed points, a scene's val-view rays; both redraw their training samples through
     #: ``nstr.signals.sampling.Resampler``) sets False, and the fit refuses ``--holdout`` for it.
     evaluates_training_samples: ClassVar[bool] = True
+    #: Fit settings that suit this kind (``FitSettings`` fields: audio's minibatch), applied where neither the
+    #: command line, a config file nor the model (``Field.fit_defaults``) sets them; none by default.
+    fit_defaults: ClassVar[dict[str, Any]] = {}
     #: Where the signal's tensors live (``to``): the training device, or the CPU when ``streamed``.
     device: torch.device = torch.device("cpu")
     #: True when the tensors stay on the host in pinned memory because they would not fit the device (``to``);
@@ -225,6 +232,12 @@ class Signal(ABC):
     def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
         """Files decoded from the fitted field (an SDF's mesh.ply) at the end of a fit; none by default."""
         return []
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray | None:
+        """A small picture of the fit during training, RGB uint8 [H, W, 3] with the longer side at most
+        ``PREVIEW_SIZE``, for live loggers (TensorBoard's image at each evaluation); ``pred`` is the model at
+        ``eval_coords``. None by default: a kind without one logs scalars only."""
+        return None
 
     def summary(self, metrics: dict[str, Any]) -> str:
         """One line of quality numbers for the command line."""

@@ -1,12 +1,15 @@
-"""One fit loop for every model and signal: Adam, a schedule, minibatches by index, checkpoints, resume.
+"""One fit loop for every model and signal: Adam or AdamW, a schedule, minibatches by index, checkpoints, resume.
 
 ``fit(signal, model, steps=..., max_seconds=...)`` trains until either budget runs out, evaluates on the
 signal's evaluation samples (``Signal.eval_coords``) every ``eval_every`` steps (in chunks), keeps the best
-weights so far, and, given ``out``, writes a run directory (see ``nstr.train.runs``). Before every step the
+weights so far, and, given ``out``, writes a run directory (see ``nstr.train.runs``) with the evaluation
+history streamed into it as it goes (``history.jsonl``, ``nstr.train.history``) and, with ``log=``, live
+loggers fed at each evaluation (``nstr.train.loggers``: TensorBoard). Before every step the
 signal may redraw its samples (``Signal.before_step``) and the model does its own upkeep
 (``Field.before_step``); once, before the first, the model may initialise itself from the training samples
-(``Field.initialise``). The batch size defaults to the model's own (``Field.default_batch_size``). With a step
-budget the same seed gives the same numbers on the same machine, also across an interrupted and resumed run.
+(``Field.initialise``). With a step budget the same seed gives the same numbers on
+the same machine, also across an interrupted and resumed run. A progress bar shows the share of the budget
+done and an ETA (``nstr.train.progress``), and the work after training shows its stages.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from nstr.core.allocator import tune_allocator
 from nstr.core.device import describe, module_device, resolve_device
@@ -31,13 +33,21 @@ from nstr.core.io import read_json, write_atomic, write_json
 from nstr.core.machine import environment
 from nstr.core.plotting import save_curve
 from nstr.core.precision import PRECISIONS
+from nstr.core.progress import Stages, progress_shown, showing
 from nstr.models import build_model
 from nstr.models.base import Field
 from nstr.signals import Signal, load_signal
 from nstr.signals.sampling import step_seed
+from nstr.train.history import HISTORY, HistoryLog
+from nstr.train.loggers import Logger, LogSpec, check_loggers, open_loggers
+from nstr.train.plateau import Plateau, steps_per_epoch
+from nstr.train.progress import FitBar, fraction_done
 from nstr.train.runs import CHECKPOINT, CONFIG, METRICS, WEIGHTS, prepare_run_dir, save_weights
 
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "plateau")
+OPTIMIZERS = ("adam", "adamw")
+#: AdamW's weight decay in the official DINR configs (``--optimizer adamw``).
+ADAMW_WEIGHT_DECAY = 1e-5
 
 
 @dataclass(frozen=True)
@@ -47,17 +57,16 @@ class FitSettings:
     steps: int | None = None  #: stop after this many optimiser steps
     max_seconds: float | None = None  #: stop after this much training time (evaluation excluded)
     lr: float | None = None  #: Adam learning rate; None = the model's reference value
-    #: coordinates per step, drawn at random; 0 = full batch; None = the model's default
-    #: (``Field.default_batch_size``: 65,536, or 0 for a model that draws whole images)
-    batch_size: int | None = None
+    batch_size: int = 1 << 16  #: coordinates per step, drawn at random; 0 = full batch (kinds may differ: audio)
     seed: int = 0  #: seeds the model init (CLI), minibatches and the hold-out split
     holdout: float = 0.0  #: fraction of samples kept out of training and scored separately (not SDFs, scenes)
     eval_every: int = 100  #: evaluate on the evaluation samples every N steps (and at the end)
-    schedule: str = "cosine"  #: learning-rate schedule over the budget: cosine or constant
+    schedule: str = "cosine"  #: cosine or constant over the budget, or plateau (nstr.train.plateau)
     lr_final: float = 0.05  #: final learning rate as a fraction of lr (cosine)
     checkpoint_every: int = 0  #: write checkpoint.pt every N steps (0 = only on interrupt)
     compile: bool = False  #: torch.compile the loss and its backward (pays off on long fits)
     precision: str = "fp32"  #: fp32, or bf16 / fp16 autocast of forward and loss (float32 weights, Adam state)
+    optimizer: str = "adam"  #: adam, or adamw (weight decay 1e-5, the official DINR recipe)
 
     def validate(self) -> None:
         if self.steps is None and self.max_seconds is None:
@@ -68,7 +77,7 @@ class FitSettings:
             raise NstrError(f"--max-seconds must be a positive number, got {self.max_seconds}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise NstrError(f"--lr must be a positive finite number, got {self.lr}")
-        if self.batch_size is not None and self.batch_size < 0:
+        if self.batch_size < 0:
             raise NstrError(f"--batch-size must be >= 0 (0 = full batch), got {self.batch_size}")
         if not 0.0 <= self.holdout < 1.0:
             raise NstrError(f"--holdout must be in [0, 1), got {self.holdout}")
@@ -76,10 +85,19 @@ class FitSettings:
             raise NstrError("--eval-every must be >= 1 and --checkpoint-every >= 0")
         if self.schedule not in SCHEDULES:
             raise NstrError(f"--schedule must be one of {', '.join(SCHEDULES)}, got '{self.schedule}'")
+        if self.optimizer not in OPTIMIZERS:
+            raise NstrError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got '{self.optimizer}'")
         if self.precision not in PRECISIONS:
             raise NstrError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if not 0.0 <= self.lr_final <= 1.0:
             raise NstrError(f"lr_final must be in [0, 1], got {self.lr_final}")
+
+
+def fit_defaults(kind: type[Signal], model: type[Field]) -> dict[str, Any]:
+    """The fit settings that suit this kind of signal and this model, where nothing else sets them: the model's
+    (``Field.fit_defaults``) over the kind's (``Signal.fit_defaults``), both over ``FitSettings``' own. A config
+    file and the command line override them (``nstr.cli.fit``)."""
+    return {**kind.fit_defaults, **model.fit_defaults}
 
 
 @dataclass
@@ -104,6 +122,7 @@ class _State:
     best_step: int = 0
     best_weights: dict[str, torch.Tensor] | None = None
     history: list[dict[str, float]] = field(default_factory=list)
+    plateau: dict[str, Any] | None = None  #: the plateau schedule's state (``Plateau.state_dict``)
 
 
 def split_holdout(n: int, fraction: float, seed: int, device: str | torch.device = "cpu"
@@ -118,24 +137,21 @@ def split_holdout(n: int, fraction: float, seed: int, device: str | torch.device
 
 
 def learning_rate(base: float, progress: float, settings: FitSettings) -> float:
-    """Schedule value at ``progress`` in [0, 1] of the budget."""
-    if settings.schedule == "constant":
+    """Schedule value at ``progress`` in [0, 1] of the budget (plateau: the starting rate; ``Plateau`` moves it)."""
+    if settings.schedule in ("constant", "plateau"):
         return base
     p = min(max(progress, 0.0), 1.0)
     return base * (settings.lr_final + (1 - settings.lr_final) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 def _progress(state: _State, settings: FitSettings) -> float:
-    parts = []
-    if settings.steps:
-        parts.append(state.step / settings.steps)
-    if settings.max_seconds:
-        parts.append(state.train_seconds / settings.max_seconds)
-    return max(parts)
+    return fraction_done(state.step, state.train_seconds, settings.steps, settings.max_seconds)
 
 
-def _optimizer(model: Field, lr: float) -> torch.optim.Optimizer:
+def _optimizer(model: Field, lr: float, optimizer: str = "adam") -> torch.optim.Optimizer:
     groups = [{**group, "lr": lr * group.get("lr_scale", 1.0)} for group in model.param_groups()]
+    if optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=ADAMW_WEIGHT_DECAY, **model.adam_options)
     return torch.optim.Adam(groups, lr=lr, **model.adam_options)
 
 
@@ -183,7 +199,7 @@ def training_step(model: Field, optimizer: torch.optim.Optimizer, compile: bool 
             scaler.unscale_(optimizer)
             scaler.step(optimizer)
             scaler.update()
-        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
+        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}, **model.step_metrics()}
 
     step.scaler = scaler
     return step
@@ -200,28 +216,33 @@ def fit(
     callback: Callable[[int, dict[str, float]], None] | None = None,
     extra_config: dict[str, Any] | None = None,
     device: str | torch.device | None = None,
+    log: LogSpec = None,
     _resume: dict[str, Any] | None = None,
     **options: Any,
 ) -> FitResult:
-    """Fit ``model`` to ``signal``. Options are the fields of ``FitSettings`` (steps, max_seconds, lr...).
+    """Fit ``model`` to ``signal``. Options are the fields of ``FitSettings`` (steps, max_seconds, lr...); without
+    ``settings``, those not given are the kind's and the model's ``fit_defaults`` (audio's minibatch), then
+    ``FitSettings``' own.
 
     ``out``: the run directory to write config, checkpoints and results into (see ``nstr.train.runs``); it is
     created if missing, and an existing non-empty folder is refused unless ``overwrite`` (never lose results).
     ``callback(step, record)`` is called after every evaluation; ``extra_config`` is stored in config.json
-    (for example the FreSh selection that chose a model option).
+    (for example the FreSh selection that chose a model option). With ``out``, every evaluation record is also
+    appended to ``out/history.jsonl`` as it is made. ``log``: live loggers fed at each evaluation, by name
+    ("tensorboard": ``out/tensorboard/``, needs the ``[log]`` extra) or as objects with ``on_eval(step, record,
+    preview)`` and ``close()`` (``nstr.train.loggers``). ``quiet`` hides the progress bars.
     ``device``: where to train ("auto", "cpu", "cuda", "cuda:N", "mps"; ``nstr.core.device.resolve_device``);
     None trains where the model is. The model and the signal's tensors move there once (``Signal.to``) and
     minibatches are drawn there; the device and its name are recorded in config.json and metrics.json.
     Fitting raises glibc's mmap threshold for this process (``nstr.core.allocator.tune_allocator``) so large
     activations are reused rather than page-faulted in afresh every step; set NSTR_NO_MALLOPT=1 to opt out.
     """
-    settings = replace(settings or FitSettings(), **options)
-    if settings.batch_size is None:  # resolved here, so config.json records the number used
-        settings = replace(settings, batch_size=model.default_batch_size)
+    settings = replace(settings or FitSettings(**fit_defaults(type(signal), type(model))), **options)
     settings.validate()
     if settings.compile and not model.compilable:
         name = getattr(model, "registry_name", type(model).__name__)
         raise NstrError(f"--compile does not apply to {name}: its tensors change shape every step")
+    check_loggers(log)  # unknown names and missing extras, before any folder is made
     tune_allocator()
     if (signal.in_dim, signal.out_dim) != (model.in_dim, model.out_dim):
         raise NstrError(
@@ -244,7 +265,7 @@ def fit(
         if len(hold_idx):
             x, y = x[train_idx], y[train_idx]
         model.initialise(x, y, settings.seed, signal.shape)
-    optimizer = _optimizer(model, lr)
+    optimizer = _optimizer(model, lr, settings.optimizer)
     generator = torch.Generator(device=signal.device).manual_seed(settings.seed)
     state = _State()
     if _resume is not None:
@@ -255,7 +276,13 @@ def fit(
     trainer = _Trainer(signal, model, settings, train_idx, hold_idx, optimizer, generator, lr)
     if _resume is not None and trainer.scaler is not None and "scaler" in _resume:
         trainer.scaler.load_state_dict(_resume["scaler"])
-    return trainer.run(state, out, quiet, callback, resumed_from=state.step if _resume else None)
+    if trainer.plateau is not None and state.plateau is not None:
+        trainer.plateau.load_state_dict(state.plateau)
+    resumed_from = state.step if _resume else None
+    loggers = open_loggers(log, out, resumed_from)
+    history = HistoryLog(out / HISTORY, state.history) if out is not None else None  # a resume drops later lines
+    with progress_shown(showing() and not quiet):
+        return trainer.run(state, out, callback, resumed_from, history, loggers)
 
 
 class _Trainer:
@@ -269,6 +296,11 @@ class _Trainer:
         self.train_step = training_step(model, optimizer, compile=settings.compile, signal=signal,
                                         precision=settings.precision)
         self.scaler = self.train_step.scaler  # fp16's loss scale, kept in checkpoints
+        self.last_lr = learning_rate(lr, 0.0, settings)  # the rate of the last step, as evaluation records show it
+        self.history: HistoryLog | None = None
+        self.loggers: list[Logger] = []
+        self.plateau = (Plateau(optimizer, steps_per_epoch(len(train_idx), settings.batch_size))
+                        if settings.schedule == "plateau" else None)
         self.full_batch = None
         self.cache_full_batch()
 
@@ -293,11 +325,18 @@ class _Trainer:
         return self.to_device(self.signal.coords[idx]), self.to_device(self.signal.training_targets[idx])
 
     def step(self, state: _State) -> dict[str, float]:
-        lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)
+        if self.plateau is None:  # the plateau schedule sets the rates itself, from the losses
+            lr = self.last_lr = learning_rate(self.lr, _progress(state, self.settings), self.settings)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+        else:
+            group = self.optimizer.param_groups[0]
+            self.last_lr = group["lr"] / group.get("lr_scale", 1.0)
         self.model.before_step(state.step)  # the model's own upkeep (a radiance field's occupancy grid)
-        return self.train_step(*self.batch(state))
+        losses = self.train_step(*self.batch(state))
+        if self.plateau is not None:
+            state.plateau = self.plateau.observe(losses["loss"])
+        return losses
 
     def scores(self, pred: torch.Tensor) -> dict[str, float]:
         """``psnr`` of a prediction at the signal's ``eval_coords``; with a hold-out (only where the training
@@ -310,12 +349,26 @@ class _Trainer:
 
     def evaluate(self, state: _State, losses: dict[str, float]) -> dict[str, float]:
         pred = self.model.predict(self.signal.eval_coords)
-        record = {"step": state.step, "seconds": round(state.train_seconds, 4), **losses, **self.scores(pred)}
+        record = {"step": state.step, "seconds": round(state.train_seconds, 4), "lr": self.last_lr, **losses,
+                  **self.scores(pred)}
         state.history.append(record)
         if record["psnr"] > state.best_psnr:
             state.best_psnr, state.best_step = record["psnr"], state.step
             state.best_weights = copy.deepcopy(self.model.state_dict())
+        self.publish(record, pred)
         return record
+
+    def publish(self, record: dict[str, float], pred: torch.Tensor) -> None:
+        """Stream an evaluation record: a line of history.jsonl, and the loggers (with the signal's preview
+        picture, drawn only when one of them shows it)."""
+        if self.history is not None:
+            self.history.append(record)
+        if not self.loggers:
+            return
+        wanted = any(getattr(logger, "wants_preview", False) for logger in self.loggers)
+        preview = self.signal.preview(self.model, pred) if wanted else None
+        for logger in self.loggers:
+            logger.on_eval(record["step"], record, preview)
 
     def done(self, state: _State) -> bool:
         s = self.settings
@@ -323,36 +376,51 @@ class _Trainer:
             s.max_seconds is not None and state.train_seconds >= s.max_seconds
         )
 
-    def run(self, state, out, quiet, callback, resumed_from) -> FitResult:
+    def run(self, state, out, callback, resumed_from, history, loggers) -> FitResult:
         settings = self.settings
-        if not state.history:
-            self.evaluate(state, {})
-        bar = tqdm(total=settings.steps, initial=state.step, disable=quiet, unit="step", dynamic_ncols=True)
-        diverged_at, losses = None, {}
+        self.history, self.loggers = history, loggers
+        bar = None
+        try:
+            if not state.history:
+                self.evaluate(state, {})
+            bar = FitBar(settings.steps, settings.max_seconds, state.step, state.train_seconds,
+                         psnr=state.history[-1]["psnr"])
+            diverged_at = self.train(state, out, callback, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+            if history is not None:
+                history.close()
+            for logger in loggers:
+                logger.close()
+        return self.finish(state, out, diverged_at, resumed_from)
+
+    def train(self, state: _State, out: Path | None, callback, bar: FitBar) -> int | None:
+        """Steps until the budget runs out; the step a non-finite loss stopped it at, else None."""
+        settings = self.settings
         try:
             while not self.done(state):
                 start = time.perf_counter()
                 losses = self.step(state)
                 state.train_seconds += time.perf_counter() - start
                 state.step += 1
-                bar.update(1)
                 if not math.isfinite(losses["loss"]):
-                    diverged_at = state.step
-                    break
+                    return state.step
                 if state.step % settings.eval_every == 0 or self.done(state):
                     record = self.evaluate(state, losses)
-                    bar.set_postfix(loss=f"{losses['loss']:.2e}", psnr=f"{record['psnr']:.2f}")
+                    bar.update(state.step, state.train_seconds, psnr=record["psnr"])
                     if callback is not None:
                         callback(state.step, record)
+                else:
+                    bar.update(state.step, state.train_seconds)
                 if out is not None and settings.checkpoint_every and state.step % settings.checkpoint_every == 0:
                     self.save_checkpoint(state, out)
         except KeyboardInterrupt:
             if out is not None:
                 self.save_checkpoint(state, out)
             raise
-        finally:
-            bar.close()
-        return self.finish(state, out, diverged_at, resumed_from)
+        bar.update(state.step, state.train_seconds, force=True)
+        return None
 
     def save_checkpoint(self, state: _State, out: Path) -> None:
         buffer = io.BytesIO()
@@ -374,8 +442,21 @@ class _Trainer:
     def finish(self, state: _State, out: Path | None, diverged_at: int | None, resumed_from: int | None):
         if state.best_weights is not None:
             self.model.load_state_dict(state.best_weights)
-        pred = self.model.predict(self.signal.eval_coords)
-        metrics: dict[str, Any] = {**self.signal.metrics(pred), **self.signal.field_metrics(self.model)}
+        with Stages("after training", 3 if out is None else 5) as stages:
+            with stages.stage("evaluating the whole signal"):
+                pred = self.model.predict(self.signal.eval_coords)
+            with stages.stage("metrics"):
+                metrics: dict[str, Any] = dict(self.signal.metrics(pred))
+            with stages.stage("metrics of the fitted field"):
+                metrics.update(self.signal.field_metrics(self.model))
+            self.describe(state, metrics, pred, diverged_at, resumed_from)
+            if out is not None:
+                self.write_results(out, pred, metrics, stages)
+        return FitResult(self.model, metrics, state.history, out, diverged_at, self.signal)
+
+    def describe(self, state: _State, metrics: dict[str, Any], pred: torch.Tensor, diverged_at: int | None,
+                 resumed_from: int | None) -> None:
+        """Add the fit's own numbers to the signal's ``metrics``: hold-out scores, size, steps, speed, history."""
         if len(self.hold_idx):
             scores = self.scores(pred)
             metrics["psnr_train"], metrics["psnr_holdout"] = scores["psnr"], scores["psnr_holdout"]
@@ -388,20 +469,19 @@ class _Trainer:
             lr=self.lr,
             **describe(self.device),
         )
-        metrics.update(self.signal.training_metrics(state.step, state.train_seconds))
+        metrics.update(self.signal.training_metrics(state.step, state.train_seconds), **self.model.step_metrics())
         if resumed_from is not None:
             metrics["resumed_from_step"] = resumed_from
         if diverged_at is not None:
             metrics["diverged_at_step"] = diverged_at
         metrics["history"] = state.history
-        if out is not None:
-            self.write_results(out, pred, metrics)
-        return FitResult(self.model, metrics, state.history, out, diverged_at, self.signal)
 
-    def write_results(self, out: Path, pred: torch.Tensor, metrics: dict[str, Any]) -> None:
+    def write_results(self, out: Path, pred: torch.Tensor, metrics: dict[str, Any], stages: Stages) -> None:
         save_weights(self.model, out / WEIGHTS)
-        self.signal.write_outputs(pred, out)
-        self.signal.write_field_outputs(self.model, out)
+        with stages.stage("writing the reconstruction"):
+            self.signal.write_outputs(pred, out)
+        with stages.stage("writing what the fitted field decodes to"):
+            self.signal.write_field_outputs(self.model, out)
         save_curve(out / "curve.png", metrics["history"], holdout=len(self.hold_idx) > 0)
         write_json(out / METRICS, metrics)
         (out / CHECKPOINT).unlink(missing_ok=True)
@@ -448,8 +528,9 @@ def _restore(saved: dict[str, Any], model, optimizer, generator, seed: int) -> _
     return state
 
 
-def resume(out: str | Path, quiet: bool = False, device: str | torch.device | None = None) -> FitResult:
-    """Continue a killed run from its last checkpoint to its original budget.
+def resume(out: str | Path, quiet: bool = False, device: str | torch.device | None = None, log: LogSpec = None
+           ) -> FitResult:
+    """Continue a killed run from its last checkpoint to its original budget (``log`` as in ``fit``).
 
     ``device``: where to continue (see ``fit``); None continues on the device the run recorded when that device
     is here (runs that predate the record: the CPU), else on ``resolve_device("auto")``. The same seed gives the
@@ -466,7 +547,7 @@ def resume(out: str | Path, quiet: bool = False, device: str | torch.device | No
     spec = config["model"]
     model = build_model(spec["name"], spec["in_dim"], spec["out_dim"], **spec["options"])
     settings = FitSettings(**config["fit"])
-    return fit(signal, model, settings, out=out, quiet=quiet, device=device, _resume=saved)
+    return fit(signal, model, settings, out=out, quiet=quiet, device=device, log=log, _resume=saved)
 
 
 def recorded_device(config: dict[str, Any]) -> torch.device:

@@ -1,7 +1,8 @@
 """Run directories: where a fit keeps everything needed to reproduce, resume and decode it.
 
 A run directory holds ``config.json`` (signal spec, model name and options, fit settings, versions),
-``model.safetensors`` (best weights), ``metrics.json``, pictures, and while training ``checkpoint.pt``.
+``model.safetensors`` (best weights), ``metrics.json``, ``history.jsonl`` (written as the fit goes), pictures,
+with ``--log tensorboard`` a ``tensorboard/`` folder, and while training ``checkpoint.pt``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT = "config.json", "metrics.json", "model.saf
 
 
 def default_run_dir(signal_name: str, model_name: str, root: Path = Path("runs")) -> Path:
-    """A new, unique folder name under ``runs/``: <signal>-<model>-<date>-<time>[-k]."""
-    stem = Path(signal_name).stem if signal_name != "<array>" else "array"
+    """A new, unique folder name under ``runs/``: <signal>-<model>-<date>-<time>[-k] (a scene's transforms*.json
+    file is named by its folder: lego/transforms.json makes lego-...)."""
+    path = Path(signal_name)
+    stem = path.resolve().parent.name if path.suffix == ".json" and path.stem.startswith("transforms") else path.stem
+    stem = stem if signal_name != "<array>" else "array"
     base = root / f"{stem}-{model_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     candidate, k = base, 1
     while candidate.exists():
@@ -100,8 +104,9 @@ class Run:
         ]
         if "device" in m:
             lines.append(f"device     {m['device']} ({m.get('device_name', '?')})")
-        for key in ("psnr", "ssim", "psnr_train", "psnr_holdout", "snr", "spectral_convergence", "chamfer", "iou"):
-            if key in m:
+        for key in ("psnr", "ssim", "lpips", "psnr_train", "psnr_holdout", "snr", "spectral_convergence", "chamfer",
+                    "iou"):
+            if m.get(key) is not None:
                 lines.append(f"{key:<10} {m[key]:.4f}")
         return "\n".join(lines)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nstr.core.lazy import lazy_import
-from nstr.core.plotting import figure, save_figure, subplots
+from nstr.core.plotting import colourise, figure, save_figure, subplots
 
 scipy_signal = lazy_import("scipy.signal")  # loaded on first use (0.4 s)
 
@@ -26,6 +26,8 @@ DYNAMIC_RANGE_DB = 90.0
 DETAIL_SECONDS = 0.01
 #: Samples per block when scanning a waveform.
 BLOCK = 1 << 20
+#: Samples a live preview's spectrogram covers at most (about 6 s at 44.1 kHz), so drawing it stays cheap.
+PREVIEW_SAMPLES = 1 << 18
 
 
 def frame_starts(n: int, length: int) -> np.ndarray:
@@ -63,6 +65,16 @@ def spectrogram_db(waveform: np.ndarray, rate: int, reference: float | None = No
     power = frame_power(gather_frames(waveform, starts, length))
     peak = float(power.max()) if reference is None else reference
     return _to_db(power, peak), np.fft.rfftfreq(length, 1 / rate), (starts + length / 2) / rate, peak
+
+
+def spectrogram_preview(target: np.ndarray, pred: np.ndarray, rate: int) -> np.ndarray:
+    """The reconstruction's spectrogram as RGB uint8 [F, T, 3] (magma; high frequencies at the top, time to the
+    right) on the target's dB scale (its loudest bin 0 dB, ``DYNAMIC_RANGE_DB`` below black), of the first
+    ``PREVIEW_SAMPLES`` samples of waveforms [N, C]."""
+    n = min(len(target), PREVIEW_SAMPLES)
+    _, _, _, peak = spectrogram_db(target[:n], rate)
+    db, _, _, _ = spectrogram_db(pred[:n], rate, reference=peak)
+    return colourise(db[::-1], "magma", -DYNAMIC_RANGE_DB, 0.0)
 
 
 def save_spectrograms(path: Path, target: np.ndarray, pred: np.ndarray, rate: int) -> Path:

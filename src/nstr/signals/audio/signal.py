@@ -31,10 +31,11 @@ from nstr.core.errors import NstrError
 from nstr.core.io import atomic_path
 from nstr.core.lazy import lazy_import
 from nstr.core.metrics import psnr
+from nstr.core.plotting import shrink
 from nstr.models.base import Field
 from nstr.signals.audio.metrics import log_spectral_distance, snr, spectral_convergence
-from nstr.signals.audio.pictures import save_spectrograms, save_waveform_detail
-from nstr.signals.base import Signal, SignalConfig
+from nstr.signals.audio.pictures import PREVIEW_SAMPLES, save_spectrograms, save_waveform_detail, spectrogram_preview
+from nstr.signals.base import PREVIEW_SIZE, Signal, SignalConfig
 from nstr.signals.registry import register_signal
 
 scipy_signal = lazy_import("scipy.signal")  # loaded on first use (0.4 s)
@@ -50,6 +51,14 @@ INTEGER_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 #: Samples per block when reading, evaluating and writing (memory stays bounded on long recordings).
 BLOCK = 1 << 18
+#: Audio's minibatch (``Audio.fit_defaults``), chosen by ``benchmarks/audio_batch.py``: the default models with their
+#: audio defaults, about 15 s of training each (a step budget sized by a 20-step probe; one thread on a 2-core
+#: machine shared with other work, so the seconds varied from 8 to 21), SNR in dB at 1024 / 4096 / 16384 / 65536:
+#: speech (68,545 samples) nstr 31.9 / 34.8 / 26.1 / 12.0, hashgrid 40.8 / 47.0 / 52.6 / 16.3; chirp (44,100)
+#: nstr 28.7 / 32.3 / 26.3 / 19.1, hashgrid 44.5 / 63.3 / 81.4 / 38.2; siren under 6 dB at every size in 15 s.
+#: 65,536 (the images' default, a full batch on these clips) loses 13-31 dB; NSTR, the default model, is best at
+#: 4096; the hash grid scored 6-18 dB more at 16,384 (where it also happened to train longer, 21 s against 8-13 s).
+AUDIO_BATCH = 4096
 CHIRP = "chirp"
 
 
@@ -200,6 +209,8 @@ class Audio(Signal):
     Config = AudioConfig
     description = "audio files (.wav .flac .ogg)"
     suffixes = AUDIO_SUFFIXES
+    #: A second of audio is 44k-48k samples: the images' 65,536 would be a full batch (see ``AUDIO_BATCH``).
+    fit_defaults = {"batch_size": AUDIO_BATCH}
 
     def __init__(self, source: str | Path | np.ndarray, config: AudioConfig | None = None, *, resize: Any = None,
                  **options: Any):
@@ -306,6 +317,13 @@ class Audio(Signal):
             metrics["snr_channels"] = [snr(t[:, c], p[:, c]) if np.any(t[:, c]) else math.nan
                                        for c in range(self.format.channels)]
         return metrics
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The reconstruction's spectrogram on the target's dB scale (``spectrogram_preview``), every k-th bin."""
+        n = min(len(pred), PREVIEW_SAMPLES)
+        picture = spectrogram_preview(self.values[:n].cpu().numpy(), pred[:n].detach().float().cpu().numpy(),
+                                      self.rate)
+        return shrink(picture, PREVIEW_SIZE)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         return (f"snr {metrics['snr']:.2f} dB, spectral convergence {metrics['spectral_convergence']:.4f}, "

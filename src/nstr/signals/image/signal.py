@@ -8,7 +8,6 @@ to [-1, 1]; ``ImageFormat.to_native`` maps predictions back to the input's range
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,16 @@ import torch
 from nstr.core.config import option
 from nstr.core.device import module_device
 from nstr.core.errors import NstrError
-from nstr.core.io import write_atomic
+from nstr.core.io import write_npy
 from nstr.core.lazy import lazy_import
 from nstr.core.metrics import psnr, ssim
-from nstr.core.plotting import save_png
+from nstr.core.plotting import save_png, shrink
 from nstr.core.png import decode_png
 from nstr.models.base import Field
+from nstr.nn.lpips import lpips_metric
 from nstr.render.image_grid import pixel_centres  # defined below the models, which draw whole grids
-from nstr.signals.base import Signal, SignalConfig
-from nstr.signals.image.pictures import save_error_map
+from nstr.signals.base import PREVIEW_SIZE, Signal, SignalConfig
+from nstr.signals.image.pictures import rgb_preview, save_error_map
 from nstr.signals.registry import register_signal
 
 skimage_data = lazy_import("skimage.data")  # the built-in photographs
@@ -261,10 +261,11 @@ class Image(Signal):
     def psnr(self, pred: torch.Tensor, target: torch.Tensor) -> float:
         return psnr((pred.clamp(-1, 1) + 1) / 2, (target + 1) / 2)
 
-    def metrics(self, pred: torch.Tensor) -> dict[str, float]:
-        """PSNR and SSIM against the clean image (with ``noise``, also PSNR against the noisy training target)."""
+    def metrics(self, pred: torch.Tensor) -> dict[str, Any]:
+        """PSNR, SSIM and LPIPS (None with a note when its weights are not installed: ``nstr.nn.lpips``) against
+        the clean image (with ``noise``, also PSNR against the noisy training target)."""
         recon, target = self.to_unit_image(pred), self.to_unit_image(self.clean)
-        scores = {"psnr": self.psnr(pred, self.clean), "ssim": ssim(recon, target)}
+        scores = {"psnr": self.psnr(pred, self.clean), "ssim": ssim(recon, target), **lpips_metric(recon, target)}
         if self.noise > 0:
             scores["psnr_noisy_target"] = self.psnr(pred, self.values)
         return scores
@@ -279,8 +280,16 @@ class Image(Signal):
         written.append(save_error_map(out_dir / "error.png", error))
         return written
 
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The reconstruction itself, every k-th pixel (see ``rgb_preview``)."""
+        h, w, c = self.format.height, self.format.width, self.format.channels
+        small = shrink(pred.detach().view(h, w, c), PREVIEW_SIZE).double().cpu().numpy()
+        return rgb_preview((small + 1) / 2)
+
     def summary(self, metrics: dict[str, Any]) -> str:
         parts = [f"psnr {metrics['psnr']:.2f} dB", f"ssim {metrics['ssim']:.4f}"]
+        if metrics.get("lpips") is not None:
+            parts.append(f"lpips {metrics['lpips']:.4f}")
         if "psnr_holdout" in metrics:
             parts.append(f"held-out psnr {metrics['psnr_holdout']:.2f} dB")
         return ", ".join(parts)
@@ -304,9 +313,7 @@ class Image(Signal):
         height, width = parse_size(options["size"]) if options.get("size") else (fmt.height, fmt.width)
         native = cls.decode(model, spec, height, width)
         if output.suffix.lower() == ".npy":
-            buffer = io.BytesIO()
-            np.save(buffer, native)
-            write_atomic(output, buffer.getvalue())
+            write_npy(output, native)
         else:
             save_png(output, fmt.to_png_array(native))
         return f"wrote {output} ({width}x{height})"

@@ -14,7 +14,6 @@ s x s supersampling: premultiplied colour and alpha averaged over the sub-pixels
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
-from nstr.core.io import write_atomic, write_json
+from nstr.core.io import write_atomic, write_json, write_npy
 from nstr.core.png import encode_png
 from nstr.render.cameras import camera_rays, focal_from_fov, random_orbit, ring_orbit
 from nstr.signals.scene.analytic import AnalyticScene, Box, Cylinder, Sphere
@@ -84,9 +83,7 @@ def _write_view(folder: Path, split: str, k: int, c2w: np.ndarray, size: int, su
     rgba, depth = render_view(c2w, size, supersample)
     stem = f"{split}/r_{k}"
     write_atomic(folder / f"{stem}.png", encode_png(rgba))
-    buffer = io.BytesIO()
-    np.save(buffer, depth)
-    write_atomic(folder / f"{stem}_depth.npy", buffer.getvalue())
+    write_npy(folder / f"{stem}_depth.npy", depth)
     return {"file_path": f"./{stem}", "transform_matrix": c2w.tolist(), "depth_path": f"./{stem}_depth.npy"}
 
 

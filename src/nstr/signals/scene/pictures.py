@@ -16,6 +16,9 @@ from nstr.signals.scene.views import render_views
 
 matplotlib = lazy_import("matplotlib")
 
+#: Longer side in pixels of the view a live logger shows (a render per evaluation: kept small).
+PREVIEW_SIDE = 128
+
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -60,18 +63,30 @@ def save_test_sheet(path: Path, truth: np.ndarray, renders: np.ndarray, depths: 
 
 def orbit_frames(model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float) -> np.ndarray:
     """``frames`` novel views [F, H, W, 3] (uint8) on a circle at the cameras' mean distance and elevation."""
-    images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal)
+    images, _, _ = render_views(model, orbit_poses(c2w, frames), height, width, focal, desc="rendering the orbit")
     return to_uint8(images)
+
+
+def view_preview(model, c2w: torch.Tensor, height: int, width: int, focal: float) -> np.ndarray:
+    """One camera [4, 4] rendered with its longer side at most ``PREVIEW_SIDE`` pixels, RGB uint8."""
+    k = max(1, -(-max(height, width) // PREVIEW_SIDE))
+    images, _, _ = render_views(model, c2w[None], max(height // k, 1), max(width // k, 1), focal / k)
+    return to_uint8(images[0])
 
 
 def save_orbit(path: Path, model, c2w: torch.Tensor, frames: int, height: int, width: int, focal: float,
                fps: int = 20) -> Path:
     """An orbit of novel views as an animated GIF (looping) or MP4 (H.264 through imageio-ffmpeg)."""
+    return save_video(path, orbit_frames(model, c2w, frames, height, width, focal), fps)
+
+
+def save_video(path: Path, video: np.ndarray, fps: float) -> Path:
+    """Frames [F, H, W, 3] (uint8) as an animated GIF (looping) or, for any other suffix, an MP4 (H.264 through
+    imageio-ffmpeg, which bundles its ffmpeg); written atomically."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    video = orbit_frames(model, c2w, frames, height, width, focal)
+    height, width = video.shape[1:3]
     with atomic_path(path) as tmp:
-        if suffix == ".gif":
+        if path.suffix.lower() == ".gif":
             iio.imwrite(tmp, video, extension=".gif", duration=1000 / fps, loop=0)
         else:
             if height % 2 or width % 2:  # H.264 in yuv420p needs even sides

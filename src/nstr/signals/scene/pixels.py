@@ -83,11 +83,16 @@ def read_depth(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return depth.astype(np.float32)
 
 
+def centre_offsets(height: int, width: int, n: int) -> tuple[int, int]:
+    """Rows and columns ``centre_crop`` cuts from the top and the left (a principal point moves by them)."""
+    return (height % n) // 2, (width % n) // 2
+
+
 def centre_crop(array: np.ndarray, n: int) -> np.ndarray:
     """Crop the leading two axes to multiples of ``n``, cutting equally from both sides (centre kept to within
     half an input pixel)."""
     h, w = array.shape[:2]
-    top, left = (h % n) // 2, (w % n) // 2
+    top, left = centre_offsets(h, w, n)
     return array[top:top + h - h % n, left:left + w - w % n]
 
 

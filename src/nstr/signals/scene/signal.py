@@ -1,7 +1,8 @@
-"""Radiance-field scenes in the Blender synthetic format: ``nstr fit path/to/lego --model nstr``.
+"""Radiance-field scenes: ``nstr fit path/to/lego --model nstr``.
 
-A scene folder holds ``transforms_{train,val,test}.json`` and RGBA images (``nstr.signals.scene.blender`` documents
-the conventions; ``nstr scene make DIR`` writes one). Samples are rays: coordinates [origin, unit direction]
+A scene is a folder in the Blender synthetic layout (``transforms_{train,val,test}.json`` and RGBA images) or one
+``transforms.json`` as nerfstudio and Instant-NGP write it (``nstr.signals.scene.blender`` documents both and the
+conventions; ``nstr scene make DIR`` writes the first). Samples are rays: coordinates [origin, unit direction]
 [N, 6] and values the pixels' colours [N, 3] in [0, 1], composited over the scene's background (unlike other
 kinds, colours are not mapped to [-1, 1]: volume rendering composites in [0, 1]).
 
@@ -30,26 +31,26 @@ import torch
 
 from nstr.core.config import option
 from nstr.core.errors import NstrError
-from nstr.core.io import cache_dir
+from nstr.core.io import cache_dir, write_npy
 from nstr.core.metrics import psnr, ssim
 from nstr.models.base import Field
-from nstr.render.cameras import orbit_poses, pixel_rays
+from nstr.nn.lpips import lpips_metric
+from nstr.render.cameras import pixel_rays
 from nstr.render.compositing import BACKGROUNDS
 from nstr.signals.base import SignalConfig
-from nstr.signals.image.signal import parse_size
 from nstr.signals.registry import register_signal
 from nstr.signals.sampling import ResampledSignal, Resampler, step_seed
 from nstr.signals.scene.blender import Views, load_blender
+from nstr.signals.scene.export import render_scene_run
 from nstr.signals.scene.make import make_scene
-from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet
-from nstr.signals.scene.views import render_views
+from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet, view_preview
+from nstr.signals.scene.views import depth_map, render_views
 
 #: Training target columns: colour (0-2, over the scene's background), alpha.
 ALPHA_COLUMN = 3
 #: ``--model`` names on a scene and the radiance-field models they mean.
 SCENE_MODELS = {"nstr": "nerf-nstr", "hashgrid": "nerf-hashgrid", "triplane": "nerf-triplane",
                 "tensorf": "nerf-triplane"}
-ORBIT_SUFFIXES = (".gif", ".mp4")
 #: Built-in scenes by name: ``nstr scene make`` settings, generated once into the cache (a few seconds).
 BUILTIN_SCENES = {"analytic": {"size": 100, "train": 100, "val": 10, "test": 20, "seed": 0}}
 
@@ -88,14 +89,14 @@ class SceneConfig(SignalConfig):
 
 @register_signal
 class Scene(ResampledSignal):
-    """A Blender-format scene fitted as a radiance field, scored on its test views.
+    """A scene (a Blender-layout folder or a transforms.json) fitted as a radiance field, scored on its test views.
 
-    ``Scene("lego", downscale=2, background="white", rays=4096)``; ``Scene("analytic")`` is the built-in
-    generated scene (100 x 100 pixels, 100 / 10 / 20 views). Options: ``downscale`` (integer image
-    shrink), ``background`` (white or black), ``rays`` (training rays per step), ``eval_rays`` (fixed val-view
-    rays scored during training), ``test_views`` (how many test views to score and write; 0 = all),
-    ``orbit_frames`` (frames of the novel-view orbit; 0 = none), ``seed`` (the evaluation rays; the fit's
-    seed varies the training draws).
+    ``Scene("lego", downscale=2, background="white", rays=4096)``, ``Scene("capture/transforms.json")``;
+    ``Scene("analytic")`` is the built-in generated scene (100 x 100 pixels, 100 / 10 / 20 views). Options:
+    ``downscale`` (integer image shrink), ``background`` (white or black), ``rays`` (training rays per step),
+    ``eval_rays`` (fixed val-view rays scored during training), ``test_views`` (how many test views to score and
+    write; 0 = all), ``orbit_frames`` (frames of the novel-view orbit; 0 = none), ``seed`` (the evaluation rays;
+    the fit's seed varies the training draws).
 
     Training targets [N, 4]: colour over the scene's background (3) and alpha of rays redrawn every step;
     evaluation: fixed rays at random pixels of the val views and their colours.
@@ -103,7 +104,9 @@ class Scene(ResampledSignal):
 
     kind = "scene"
     Config = SceneConfig
-    description = "scene folders (transforms_train.json)"
+    description = "scene folders (transforms_train.json) and transforms.json files"
+    #: Each step renders the ``rays`` the scene drew (and evaluation its fixed rays) whole: no minibatch of them.
+    fit_defaults = {"batch_size": 0}
 
     def __init__(self, source: str | Path, config: SceneConfig | None = None, *, resize: Any = None,
                  **options: Any):
@@ -116,7 +119,7 @@ class Scene(ResampledSignal):
         self.source, self.downscale, self.background = str(source), downscale, background
         self.rays, self.eval_rays, self.test_views, self.orbit_frames, self.seed = (
             rays, eval_rays, test_views, orbit_frames, seed)
-        self.data = load_blender(_scene_root(source), downscale=downscale, background=background)
+        self.data = load_blender(scene_source(source), downscale=downscale, background=background)
         self.train_views = self.data.splits["train"]
         self.test = self.data.splits["test"]
         if test_views:
@@ -158,7 +161,8 @@ class Scene(ResampledSignal):
         are rendered view by view and scored there)."""
         super().move_tensors(move)
         views = self.train_views
-        self.train_views = replace(views, images=move(views.images), alphas=move(views.alphas), c2w=move(views.c2w))
+        self.train_views = replace(views, images=move(views.images), alphas=move(views.alphas), c2w=move(views.c2w),
+                                   intrinsics=move(views.intrinsics))
 
     def loss_terms(self, model: Field, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Squared colour error over a random background per ray (Instant-NGP's trick: with one fixed
@@ -194,13 +198,14 @@ class Scene(ResampledSignal):
             return self._cache[1]
         views = self.test
         start = time.perf_counter()
-        images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal)
+        images, depths, opacities = render_views(model, views.c2w, views.height, views.width, views.focal,
+                                                 views.intrinsics, desc="rendering test views")
         seconds = time.perf_counter() - start
         truth = views.images.numpy()
         psnrs = [psnr(torch.from_numpy(images[k]), views.images[k]) for k in range(len(images))]
         ssims = [ssim(images[k], truth[k], window="gaussian") for k in range(len(images))]
-        metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), "psnr_views": psnrs,
-                   "test_views": len(images), "render_seconds": seconds,
+        metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), **lpips_metric(images, truth),
+                   "psnr_views": psnrs, "test_views": len(images), "render_seconds": seconds,
                    "render_rays_per_second": images[..., 0].size / seconds}
         if views.depths is not None:
             truth_depth = views.depths.numpy()
@@ -217,16 +222,19 @@ class Scene(ResampledSignal):
         return []  # everything worth writing comes from rendering the field (write_field_outputs)
 
     def write_field_outputs(self, model: Field, out_dir: Path) -> list[Path]:
-        """test/r_{k}.png and test/r_{k}_depth.png per test view, test_views.png, orbit.gif."""
+        """Per test view test/r_{k}.png, test/r_{k}_depth.png (a picture) and test/r_{k}_depth.npy (float32
+        distance along the ray in scene units, 0 where the ray is mostly empty), test_views.png, orbit.gif."""
         out_dir = Path(out_dir)
         result = self.renders(model)
         (out_dir / "test").mkdir(exist_ok=True)
         written = []
         for k, name in enumerate(self.test.files):
             stem = Path(name).stem
+            depth, opacity = result["depths"][k], result["opacities"][k]
             written.append(save_rgb(out_dir / "test" / f"{stem}.png", result["images"][k]))
-            written.append(save_depth(out_dir / "test" / f"{stem}_depth.png", result["depths"][k],
-                                      result["opacities"][k]))
+            written.append(save_depth(out_dir / "test" / f"{stem}_depth.png", depth, opacity))
+            write_npy(out_dir / "test" / f"{stem}_depth.npy", depth_map(depth, opacity))
+            written.append(out_dir / "test" / f"{stem}_depth.npy")
         written.append(save_test_sheet(out_dir / "test_views.png", self.test.images.numpy(), result["images"],
                                        result["depths"], result["opacities"], result["metrics"]["psnr_views"]))
         if self.orbit_frames:
@@ -246,12 +254,21 @@ class Scene(ResampledSignal):
                 "height": self.train_views.height, "width": self.train_views.width}
 
     def model_defaults(self, model_name: str) -> dict[str, Any]:
-        """The scene's background, so the model composites over what the images were composited over."""
-        return {"background": self.background}
+        """The scene's background, so the model composites over what the images were composited over, and the
+        scene box the file implies (Instant-NGP's ``aabb_scale``), when it gives one."""
+        bound = {} if self.data.bound is None else {"bound": self.data.bound}
+        return {"background": self.background, **bound}
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The first test view rendered small (``view_preview``)."""
+        views = self.test
+        return view_preview(model, views.c2w[0], views.height, views.width, views.focal)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         line = (f"test psnr {metrics['psnr']:.2f} dB, ssim {metrics['ssim']:.4f} over {metrics['test_views']} "
                 f"views")
+        if metrics.get("lpips") is not None:
+            line += f", lpips {metrics['lpips']:.4f}"
         if math.isfinite(metrics.get("depth_mae", float("nan"))):
             line += f", depth error {metrics['depth_mae']:.4f}"
         if "rays_per_second" in metrics:
@@ -259,26 +276,15 @@ class Scene(ResampledSignal):
         return line
 
     def output_names(self) -> str:
-        names = "test/*.png, test_views.png, curve.png, metrics.json, model.safetensors"
+        names = "test/*.png, test/*_depth.npy, test_views.png, curve.png, metrics.json, model.safetensors"
         return ("orbit.gif, " if self.orbit_frames else "") + names
 
     @classmethod
     def render_run(cls, model: Field, spec: dict[str, Any], output: Path, options: dict[str, Any]) -> str:
-        """An orbit of novel views (.gif or .mp4) or its first frame (.png), at ``options['size']`` (WxH)."""
-        suffix = output.suffix.lower()
-        if suffix not in (*ORBIT_SUFFIXES, ".png"):
-            raise NstrError(f"OUTPUT '{output}' must end in .gif or .mp4 (an orbit) or .png (one view) for a scene")
-        train = load_blender(_scene_root(spec["source"]), downscale=spec["downscale"], background=spec["background"],
+        """Novel views, depth maps, orbits, camera paths or a mesh (``nstr.signals.scene.export``), by suffix."""
+        train = load_blender(scene_source(spec["source"]), downscale=spec["downscale"], background=spec["background"],
                              splits=("train",)).splits["train"]
-        height, width = parse_size(options["size"]) if "size" in options else (train.height, train.width)
-        focal = train.focal * width / train.width
-        if suffix == ".png":
-            images, _, _ = render_views(model, orbit_poses(train.c2w, 1), height, width, focal)
-            save_rgb(output, images[0])
-            return f"wrote {output} ({width}x{height}, one novel view)"
-        frames = int(options.get("frames", 40))
-        save_orbit(output, model, train.c2w, frames, height, width, focal)
-        return f"wrote {output} ({frames} frames of {width}x{height} novel views)"
+        return render_scene_run(model, train, output, options)
 
 
 def _rays_at(views: Views, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -286,18 +292,20 @@ def _rays_at(views: Views, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     per_view = views.height * views.width
     view, rest = flat // per_view, flat % per_view
     rows, cols = rest // views.width, rest % views.width
-    origins, directions = pixel_rays(views.c2w[view], rows, cols, views.height, views.width, views.focal)
+    origins, directions = pixel_rays(views.c2w[view], rows, cols, views.height, views.width, views.focal,
+                                     views.intrinsics[view])
     targets = torch.cat([views.images[view, rows, cols], views.alphas[view, rows, cols][:, None]], dim=1)
     return torch.cat([origins, directions], dim=1), targets
 
 
 def _first_views(views: Views, n: int) -> Views:
     return replace(views, images=views.images[:n], alphas=views.alphas[:n], c2w=views.c2w[:n],
-                   files=views.files[:n], depths=None if views.depths is None else views.depths[:n])
+                   intrinsics=views.intrinsics[:n], files=views.files[:n],
+                   depths=None if views.depths is None else views.depths[:n])
 
 
-def _scene_root(source: str | Path) -> Path:
+def scene_source(source: str | Path) -> Path:
+    """The folder or transforms file a scene source names (a built-in name: its generated folder)."""
     if str(source) in BUILTIN_SCENES:
         return builtin_scene_dir(str(source))
-    path = Path(source)
-    return path.parent if path.suffix.lower() == ".json" else path
+    return Path(source)

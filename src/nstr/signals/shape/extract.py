@@ -6,11 +6,14 @@ and needs no GPU; evaluation runs slab by slab so memory stays bounded at any re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 from nstr.core.errors import NstrError
 from nstr.core.lazy import lazy_import
+from nstr.core.progress import track
 
 skimage_measure = lazy_import("skimage.measure")
 
@@ -26,16 +29,23 @@ def grid_axis(resolution: int) -> np.ndarray:
 @torch.no_grad()
 def evaluate_grid(model: torch.nn.Module, resolution: int) -> np.ndarray:
     """f on the grid, float32 [R, R, R] indexed (x, y, z), evaluated in slabs along x."""
+    return sample_grid(lambda points: model.predict(points)[:, 0], resolution)
+
+
+@torch.no_grad()
+def sample_grid(function: Callable[[torch.Tensor], torch.Tensor], resolution: int) -> np.ndarray:
+    """``function`` (host points [N, 3] in [-1, 1]^3 -> values [N] on the host) on the grid, float32 [R, R, R]
+    indexed (x, y, z), called slab by slab along x so memory stays bounded."""
     if resolution < 8:
         raise NstrError(f"--resolution must be at least 8 samples per axis, got {resolution}")
     axis = torch.from_numpy(grid_axis(resolution).astype(np.float32))
     volume = np.empty((resolution,) * 3, dtype=np.float32)
     plane = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)  # (y, z)
     per_slab = max(1, SLAB_POINTS // len(plane))
-    for start in range(0, resolution, per_slab):
+    for start in track(range(0, resolution, per_slab), f"field on a {resolution}^3 grid"):
         xs = axis[start : start + per_slab]
         points = torch.cat([xs.repeat_interleave(len(plane))[:, None], plane.repeat(len(xs), 1)], dim=1)
-        values = model.predict(points)[:, 0]
+        values = function(points)
         volume[start : start + len(xs)] = values.reshape(len(xs), resolution, resolution).numpy()
     return volume
 

@@ -148,16 +148,18 @@ def validate_mesh(vertices: np.ndarray, faces: np.ndarray, name: str = "mesh") -
     return mesh
 
 
-def mesh_bytes(vertices: np.ndarray, faces: np.ndarray, suffix: str) -> bytes:
-    """The mesh encoded as a file of type ``suffix`` (.ply binary, .obj, .stl, .off, .glb)."""
-    encoded = trimesh.Trimesh(vertices, faces, process=False).export(file_type=suffix.lstrip(".").lower())
+def mesh_bytes(vertices: np.ndarray, faces: np.ndarray, suffix: str, colours: np.ndarray | None = None) -> bytes:
+    """The mesh encoded as a file of type ``suffix`` (.ply binary, .obj, .stl, .off, .glb), with per-vertex
+    ``colours`` (uint8 [V, 3]) where the format holds them (.ply, .obj, .glb)."""
+    mesh = trimesh.Trimesh(vertices, faces, vertex_colors=colours, process=False)
+    encoded = mesh.export(file_type=suffix.lstrip(".").lower())
     return encoded.encode() if isinstance(encoded, str) else encoded
 
 
-def save_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
-    """Write a mesh atomically (never half-written), format by suffix."""
+def save_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray, colours: np.ndarray | None = None) -> Path:
+    """Write a mesh atomically (never half-written), format by suffix; ``colours`` as in ``mesh_bytes``."""
     path = Path(path)
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise NstrError(f"'{path}' must end in one of {', '.join(MESH_SUFFIXES)} to write a mesh")
-    write_atomic(path, mesh_bytes(vertices, faces, path.suffix))
+    write_atomic(path, mesh_bytes(vertices, faces, path.suffix, colours))
     return path

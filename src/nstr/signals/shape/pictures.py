@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from nstr.core.lazy import lazy_import
-from nstr.core.plotting import save_figure, subplots
+from nstr.core.plotting import colourise, save_figure, subplots
 from nstr.signals.shape.curvature import spectral_gradient_norm
 from nstr.signals.shape.distance import signed_distance
 from nstr.signals.shape.mesh_io import Mesh
@@ -58,6 +58,20 @@ def save_sdf_slices(path: Path, model: torch.nn.Module, mesh: Mesh, size: int = 
     fig.colorbar(shown, ax=axes, fraction=0.015, pad=0.02, label="fitted signed distance (normalised units)")
     fig.suptitle("SDF slices: fitted zero level (black) and reference surface (green, dashed)")
     return save_figure(fig, path)
+
+
+def slice_preview(model: torch.nn.Module, size: int, clip: float = 0.3) -> np.ndarray:
+    """The fitted SDF on the plane z = 0 as RGB uint8 [size, size, 3]: red outside, blue inside (clipped at
+    +-``clip``), the pixels where the sign changes black (the zero level)."""
+    points = torch.from_numpy(slice_points(*SLICES[0], size).astype(np.float32))
+    fitted = model.predict(points)[:, 0].cpu().numpy().reshape(size, size)
+    picture = colourise(fitted, "RdBu_r", -clip, clip)
+    inside = fitted < 0
+    edge = np.zeros_like(inside)
+    edge[:, 1:] |= inside[:, 1:] != inside[:, :-1]
+    edge[1:] |= inside[1:] != inside[:-1]
+    picture[edge] = 0
+    return picture
 
 
 def _rotation(azimuth: float, elevation: float) -> np.ndarray:

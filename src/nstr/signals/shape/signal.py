@@ -32,8 +32,9 @@ import torch
 from nstr.core.config import option
 from nstr.core.device import accumulation_dtype
 from nstr.core.errors import NstrError
+from nstr.core.progress import Stages
 from nstr.models.base import Field
-from nstr.signals.base import SignalConfig
+from nstr.signals.base import PREVIEW_SIZE, SignalConfig
 from nstr.signals.registry import register_signal
 from nstr.signals.sampling import ResampledSignal, Resampler
 from nstr.signals.shape import losses
@@ -42,7 +43,7 @@ from nstr.signals.shape.curvature import face_mean_curvature, gradient_curvature
 from nstr.signals.shape.extract import extract_mesh
 from nstr.signals.shape.mesh_io import MESH_SUFFIXES, Mesh, Normalisation, load_mesh, save_mesh
 from nstr.signals.shape.metrics import ShapeReference, iou
-from nstr.signals.shape.pictures import save_gradient_curvature, save_mesh_render, save_sdf_slices
+from nstr.signals.shape.pictures import save_gradient_curvature, save_mesh_render, save_sdf_slices, slice_preview
 from nstr.signals.shape.sampling import (
     EVAL_MIXTURE,
     MIXTURES,
@@ -192,15 +193,21 @@ class SDF(ResampledSignal):
         key = (model.weights_key(), self.resolution)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        start = time.perf_counter()
-        extracted = extract_mesh(model, self.resolution)
-        seconds = time.perf_counter() - start
-        mesh = Mesh(*extracted) if extracted is not None and len(extracted[1]) else None
-        result = {"mesh": mesh, "metrics": {**self._score(model, mesh), "mesh_resolution": self.resolution,
-                                            "mesh_faces": 0 if mesh is None else len(mesh.faces),
-                                            "extract_seconds": seconds}}
-        if hasattr(model, "spectrum_jacobian") and getattr(model, "exact_jacobian", True):
-            result["metrics"]["grad_curvature_spearman"] = self._gradient_curvature(model)
+        curvature = hasattr(model, "spectrum_jacobian") and getattr(model, "exact_jacobian", True)
+        with Stages("shape metrics", 3 if curvature else 2) as stages:
+            with stages.stage(f"marching cubes at {self.resolution}^3"):
+                start = time.perf_counter()
+                extracted = extract_mesh(model, self.resolution)
+                seconds = time.perf_counter() - start
+            mesh = Mesh(*extracted) if extracted is not None and len(extracted[1]) else None
+            with stages.stage("Chamfer, normals, IoU, F-score"):
+                scores = self._score(model, mesh)
+            result = {"mesh": mesh, "metrics": {**scores, "mesh_resolution": self.resolution,
+                                                "mesh_faces": 0 if mesh is None else len(mesh.faces),
+                                                "extract_seconds": seconds}}
+            if curvature:
+                with stages.stage("||dS/dx|| against curvature"):
+                    result["metrics"]["grad_curvature_spearman"] = self._gradient_curvature(model)
         self._cache = (key, result)
         return result
 
@@ -267,6 +274,10 @@ class SDF(ResampledSignal):
     def model_defaults(self, model_name: str) -> dict[str, Any]:
         """3-D settings (measured on bunny and fandisk, see the README's 3-D section)."""
         return dict(MODEL_DEFAULTS.get(model_name, {}))
+
+    def preview(self, model: Field, pred: torch.Tensor) -> np.ndarray:
+        """The fitted field on the plane z = 0 (``slice_preview``)."""
+        return slice_preview(model, PREVIEW_SIZE // 2)
 
     def summary(self, metrics: dict[str, Any]) -> str:
         def num(key: str, fmt: str) -> str:
