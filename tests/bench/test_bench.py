@@ -16,7 +16,7 @@ from nstr.bench.executors import LocalExecutor, RayExecutor, make_executor
 from nstr.bench.report import write_report
 from nstr.bench.runner import read_record, record_path, run_cell, run_suite
 from nstr.bench.sizing import count_params
-from nstr.bench.suites import SUITES, Overrides, Suite, expand
+from nstr.bench.suites import SUITES, WHOLE_IMAGES, Overrides, Suite, expand
 from nstr.cli.bench import bench_command
 from nstr.core.errors import NstrError
 from nstr.models import MODELS
@@ -53,7 +53,9 @@ def test_table1_expands_registered_models_at_paper_budgets():
     assert {c.model for c in cells} == set(models)
     assert len(cells) == len(models) * 2 * 2
     assert len({c.cell_id for c in cells}) == len(cells)
-    assert all(c.fit == cells[0].fit for c in cells) and cells[0].fit["max_seconds"] == 60.0
+    suite_fit = {**SUITES["table1"].fit, "steps": None, "max_seconds": 60.0}
+    assert all(c.fit == {**suite_fit, **WHOLE_IMAGES.get(c.model, {})} for c in cells)
+    assert {c.fit["batch_size"] for c in cells if c.model == "gaussians"} == {0}  # it draws whole images
     for cell in cells:
         assert _within(cell.expected_params, cell.target_params), cell
     targets = {c.model: c.target_params for c in cells}
@@ -274,6 +276,23 @@ def test_ledger_reads_the_ablation_suite():
     assert empty["removing the PDE loss costs PSNR"]["verdict"] == "not measured yet"
 
 
+def test_ledger_compares_gaussianimage_and_answers_nstr_against_it():
+    from nstr.bench.ledger import ledger_rows
+
+    psnrs = {"gaussians": 33.0, "hashgrid": 32.0, "nstr": 31.5}
+    records = [{"model": model, "signal": signal, "size": None, "seed": 0, "psnr": psnr + shift, "status": "ok"}
+               for model, psnr in psnrs.items() for signal, shift in (("a", 0.0), ("b", 1.0))]
+    ledger = {r["claim"]: r for r in ledger_rows({"table1": records}, [])}
+    over = ledger["GaussianImage over Instant-NGP"]
+    assert over["paper value"] == "+0.7 dB" and over["verdict"] == "holds" and "+1.00 dB" in over["ours"]
+    question = ledger["NSTR 0.3M against GaussianImage 0.3M"]
+    assert question["paper value"] == "—" and "-1.50 dB" in question["ours"]
+    assert question["verdict"].startswith("— (no paper value")
+    assert ledger["GaussianImage: PSNR"]["ours"].startswith("33.50 dB")
+    empty = {r["claim"]: r for r in ledger_rows({}, [])}
+    assert empty["NSTR 0.3M against GaussianImage 0.3M"]["verdict"] == "not measured yet"
+
+
 def test_ablation_suite_expands_variants():
     from nstr.bench.suites import expand
 
@@ -307,6 +326,7 @@ def test_perf_counts_the_matrix_work_of_a_step():
     forward = sum(2 * BATCH * a * b for a, b in layers)
     assert timing["flops"] == 3 * forward - 2 * BATCH * 2 * 16
     assert timing["seconds_per_step"] > 0 and timing["params"] == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
+    assert timing["decode_seconds"] > 0  # a whole 768 x 512 image, as perf.json's decode_fps_768x512
 
 
 def test_perf_command_rejects_bad_input(tmp_path):

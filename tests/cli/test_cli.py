@@ -43,6 +43,7 @@ def test_fit_writes_complete_run_directory(tmp_path, small_png, capsys):
         assert key in metrics
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["options"]["hidden"] == 32 and config["fit"]["holdout"] == 0.1
+    assert config["fit"]["batch_size"] == 1 << 16  # no --batch-size: the model's default, recorded
     assert "psnr" in capsys.readouterr().out
 
     assert main(["render", str(out), str(tmp_path / "big.png"), "--size", "96x64"]) == 0

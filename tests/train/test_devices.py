@@ -49,6 +49,7 @@ SMALL: dict[str, dict] = {
              "solver": "rk4"},
     "dinr-ffn": {"hidden": 8, "mapping": 8, "blocks": 1, "ode_steps": 2},
     "dinr-siren": {"hidden": 8, "blocks": 1, "solver": "dopri5", "rtol": 1e-2, "atol": 1e-2},
+    "gaussians": {"count": 40},
     "nerf-nstr": {"log2_table": 10, "levels": 3, "max_res": 32, "occupancy_res": 8, "occupancy_every": 1,
                   "lambda_pde": 0.1, "samples_per_ray": 32},
     "nerf-hashgrid": {"log2_table": 10, "levels": 3, "max_res": 32, "occupancy_res": 8, "occupancy_every": 1,
@@ -58,6 +59,8 @@ SMALL: dict[str, dict] = {
 }
 #: Signal kinds under test: how each is built (outside the meta context), its fit settings and a render target.
 KINDS = ("image", "audio", "sdf", "sdf-eikonal", "scene")
+#: The coordinate width of each kind (a scene's rays are 6 numbers).
+KIND_DIMS = {"image": 2, "audio": 1, "sdf": 3, "sdf-eikonal": 3, "scene": 6}
 FIT = {
     "image": {"batch_size": 64, "holdout": 0.25},
     "audio": {"batch_size": 128},
@@ -107,7 +110,7 @@ def _cases() -> list[tuple[str, str]]:
     cases = []
     for name, cls in sorted(MODELS.items()):
         for kind in KINDS:
-            if (kind == "scene") == (6 in cls.in_dims):
+            if KIND_DIMS[kind] in cls.in_dims:  # every model on every kind it takes (gaussians: images only)
                 cases.append((name, kind))
     return cases
 

@@ -202,6 +202,8 @@ def _final_val(record: Record) -> float:
 def verdict(claim: Claim, value: float | None) -> str:
     if value is not None and claim.measure == "k_sweep":  # qualitative: no gain beyond K = 16
         return "holds (no gain beyond 16)" if value <= 0.1 else "does not hold"
+    if value is not None and claim.question:
+        return "— (no paper value; ours is the answer)"
     if value is None or claim.low is None:
         return NOT_MEASURED
     if not claim.comparable:

@@ -4,11 +4,11 @@ For every registered model sized to the same parameter budget on a 2-D, 3-channe
 steps (Adam, the library's own ``training_step``) on a fixed batch of random coordinates, after warm-up,
 and count each step's floating-point work with ``torch.utils.flop_counter.FlopCounterMode`` (matrix
 products and the like; gathers and elementwise work are not counted, so grid models show a low fraction
-by construction). Also: the cost of NSTR's transport and smoothness terms per step (the NSTR issue caps it
-at 1.6x a step without them), the canonical SIREN step against the siren-pytorch package
-(``nstr.bench.siren_step``, also at --precision bf16), and what --precision bf16 does to step time and quality
-after the same number of steps (``precision_rows``: fits of the gray 256x256 camera, full batch). Results are
-standalone JSON files the report renders.
+by construction), and the frames per second of decoding a whole 768 x 512 image. Also: the cost of NSTR's
+transport and smoothness terms per step (the NSTR issue caps it at 1.6x a step without them), the canonical
+SIREN step against the siren-pytorch package (``nstr.bench.siren_step``, also at --precision bf16), and what
+--precision bf16 does to step time and quality after the same number of steps (``precision_rows``: fits of the
+gray 256x256 camera, full batch). Results are standalone JSON files the report renders.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from nstr.bench import siren_step
 from nstr.bench.report import write_result
 from nstr.bench.siren_step import matmul_rate
 from nstr.bench.sizing import size_model
+from nstr.core.device import module_device
 from nstr.models import MODELS, build_model
+from nstr.models.base import Field
+from nstr.render.image_grid import pixel_centres
 from nstr.signals import Image
 from nstr.train.fit import _optimizer, fit, training_step
 
@@ -37,6 +40,8 @@ REGULARISED = {"lambda_pde": 0.1, "lambda_smooth": 0.01}
 PRECISION_MODELS = ("siren", "ffn", "hashgrid", "nstr")
 PRECISIONS = ("fp32", "bf16")
 PRECISION_IMAGE, PRECISION_SIDE, PRECISION_STEPS = "camera", 256, 300
+#: (H, W) of the whole image whose decoding is timed: a Kodak photograph's.
+DECODE_SIZE = (512, 768)
 
 
 def _batch(out_dim: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,7 +65,20 @@ def time_steps(model_name: str, options: dict[str, Any], repeats: int = 10, warm
     for _ in range(repeats):
         step(x, y)
     seconds = (time.perf_counter() - start) / repeats
-    return {"params": model.num_params(), "seconds_per_step": seconds, "flops": float(counter.get_total_flops())}
+    return {"params": model.num_params(), "seconds_per_step": seconds, "flops": float(counter.get_total_flops()),
+            "decode_seconds": decode_seconds(model)}
+
+
+def decode_seconds(model: Field, height: int = DECODE_SIZE[0], width: int = DECODE_SIZE[1], repeats: int = 3
+                   ) -> float:
+    """Seconds to decode a whole (H, W) image with ``model.predict``, what ``nstr render`` does before writing the
+    file (after one warm-up decode)."""
+    x = pixel_centres(height, width, device=module_device(model))
+    model.predict(x)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.predict(x)
+    return (time.perf_counter() - start) / repeats
 
 
 def model_rows(models: list[str], rate: float) -> list[dict[str, Any]]:
@@ -73,6 +91,7 @@ def model_rows(models: list[str], rate: float) -> list[dict[str, Any]]:
             "model": name, "params": timing["params"], "ms_per_step": timing["seconds_per_step"] * 1e3,
             "samples_per_second": BATCH / timing["seconds_per_step"], "gflop_per_step": timing["flops"] / 1e9,
             "gemm_fraction": timing["flops"] / timing["seconds_per_step"] / rate,
+            "decode_fps_768x512": 1 / timing["decode_seconds"],
         })
         print(f"{name:<14} {rows[-1]['ms_per_step']:8.1f} ms/step  {rows[-1]['samples_per_second']:>10,.0f} samples/s"
               f"  {rows[-1]['gemm_fraction']:.1%} of GEMM", flush=True)
@@ -152,7 +171,9 @@ def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30,
         f" --precision-steps {precision_steps}" if precision_steps != PRECISION_STEPS else "")
     perf = write_result(
         Path(out_dir) / "perf.json", "perf", "Training speed per model (2-D, 3 channels, ~300k parameters)",
-        (f"Adam steps on a fixed batch of {BATCH:,} random coordinates after warm-up, all torch threads. "
+        (f"Adam steps on a fixed batch of {BATCH:,} random coordinates after warm-up, all torch threads; "
+         f"decode_fps_768x512: whole {DECODE_SIZE[1]}x{DECODE_SIZE[0]} images per second from model.predict, as "
+         "nstr render decodes before writing (untrained weights; the 2-D Gaussians spread evenly). "
          f"FLOPs counted by torch's FlopCounterMode (matrix products; gathers and elementwise work are not "
          f"counted), as a fraction of the measured {rate / 1e9:.0f} GFLOP/s fp32 matrix-multiply rate. "
          f"NSTR's transport + smoothness terms (lambda_pde 0.1, lambda_smooth 0.01) cost {cost['ratio']:.2f}x a "

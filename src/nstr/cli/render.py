@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -49,4 +50,6 @@ def render_command(run_dir: Path, paths: tuple[Path, ...], size: str | None, rat
     options = {"size": size, "rate": rate, "resolution": resolution, "threshold": threshold, "frames": frames,
                "camera_path": camera_path}
     chosen = {k: v for k, v in options.items() if v is not None}
-    click.echo(kind.render_run(run.model, run.config["signal"], output, chosen))
+    start = time.perf_counter()
+    written = kind.render_run(run.model, run.config["signal"], output, chosen)
+    click.echo(f"{written} in {time.perf_counter() - start:.2f} s")  # decoding and writing, not loading

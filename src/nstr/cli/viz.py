@@ -18,7 +18,8 @@ from nstr.train.runs import load
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @device_option
 def viz_command(run_dir: Path, device: str) -> None:
-    """Write pictures of a fitted model's internals into RUN_DIR (NSTR: spectral field, flow, residual)."""
+    """Write pictures of a fitted model's internals into RUN_DIR (NSTR: spectral field, flow, residual; the 2-D
+    Gaussians: their ellipses, density and sizes)."""
     run = load(run_dir, device=resolve_device(device))
     spec = run.config["signal"]
     written = write_pictures(run.model, run.path, signal_class(spec["kind"]).spec_shape(spec))

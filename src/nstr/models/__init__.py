@@ -3,6 +3,7 @@
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.dinr import DINR, DINRFFN, DINRConfig, DINRFFNConfig, DINRSiren, DINRSirenConfig
 from nstr.models.ffn import FourierMLP, FourierMLPConfig
+from nstr.models.gaussians import Gaussians2D, GaussiansConfig
 from nstr.models.hashgrid import HashGridConfig, HashGridField
 from nstr.models.nerf import NeRFHashGrid, NeRFNSTR, NeRFTriPlane, RadianceModel, RenderConfig
 from nstr.models.nstr import NSTR, NSTRConfig, NSTRPaper, NSTRPaperConfig
@@ -12,6 +13,7 @@ from nstr.models.siren import SIREN, SIRENConfig
 __all__ = [
     "Field", "ModelConfig", "option", "MODELS", "build_model", "model_class", "register",
     "SIREN", "SIRENConfig", "FourierMLP", "FourierMLPConfig", "HashGridField", "HashGridConfig",
+    "Gaussians2D", "GaussiansConfig",
     "NSTR", "NSTRConfig", "NSTRPaper", "NSTRPaperConfig",
     "RadianceModel", "RenderConfig", "NeRFNSTR", "NeRFHashGrid", "NeRFTriPlane",
     "DINR", "DINRConfig", "DINRFFN", "DINRFFNConfig", "DINRSiren", "DINRSirenConfig",

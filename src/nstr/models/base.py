@@ -40,6 +40,9 @@ class Field(nn.Module):
     auxiliary_modules: ClassVar[tuple[str, ...]] = ()
     #: Input widths the model accepts: coordinates in 1-3 D (radiance-field models take 6: a ray).
     in_dims: ClassVar[tuple[int, ...]] = (1, 2, 3)
+    #: Whether ``--compile`` can help: False for a model whose tensors change shape every step (the 2-D
+    #: Gaussians' windows), which torch.compile would recompile again and again.
+    compilable: ClassVar[bool] = True
 
     def __init__(self, in_dim: int, out_dim: int, config: ModelConfig | None = None, **options: Any):
         super().__init__()
@@ -86,6 +89,13 @@ class Field(nn.Module):
         """Named training-loss terms for a batch: squared error plus ``regularisers``; the fit minimises
         their sum and logs each."""
         return {"task": torch.mean((self(x) - target) ** 2), **self.regularisers(x)}
+
+    def initialise(self, x: torch.Tensor, y: torch.Tensor, seed: int, shape: tuple[int, ...] = ()) -> None:
+        """Data-dependent initialisation, called once by the fit before the first step (not on resume: the
+        checkpoint holds the weights) with the samples it will train on: coordinates ``x`` [N, in_dim], targets
+        ``y`` [N, out_dim + E] (held-out samples excluded), the fit's ``seed`` and the signal's sample grid
+        ``shape`` ((H, W) for an image, () if none). Parameters keep their shapes. Nothing by default; the 2-D
+        Gaussians place themselves on the image."""
 
     def before_step(self, step: int) -> None:
         """Upkeep before training step ``step`` (after the previous optimiser step), called by the fit: state

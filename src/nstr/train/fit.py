@@ -6,7 +6,8 @@ weights so far, and, given ``out``, writes a run directory (see ``nstr.train.run
 history streamed into it as it goes (``history.jsonl``, ``nstr.train.history``) and, with ``log=``, live
 loggers fed at each evaluation (``nstr.train.loggers``: TensorBoard). Before every step the
 signal may redraw its samples (``Signal.before_step``) and the model does its own upkeep
-(``Field.before_step``). With a step budget the same seed gives the same numbers on
+(``Field.before_step``); once, before the first, the model may initialise itself from the training samples
+(``Field.initialise``). With a step budget the same seed gives the same numbers on
 the same machine, also across an interrupted and resumed run. A progress bar shows the share of the budget
 done and an ETA (``nstr.train.progress``), and the work after training shows its stages.
 """
@@ -238,6 +239,9 @@ def fit(
     """
     settings = replace(settings or FitSettings(**fit_defaults(type(signal), type(model))), **options)
     settings.validate()
+    if settings.compile and not model.compilable:
+        name = getattr(model, "registry_name", type(model).__name__)
+        raise NstrError(f"--compile does not apply to {name}: its tensors change shape every step")
     check_loggers(log)  # unknown names and missing extras, before any folder is made
     tune_allocator()
     if (signal.in_dim, signal.out_dim) != (model.in_dim, model.out_dim):
@@ -256,6 +260,11 @@ def fit(
     train_idx, hold_idx = split_holdout(len(signal), settings.holdout, settings.seed, device=signal.device)
     if len(train_idx) == 0:
         raise NstrError("--holdout leaves no samples to train on")
+    if _resume is None:  # data-dependent initialisation from the training samples only (a no-op for most models)
+        x, y = signal.coords, signal.training_targets
+        if len(hold_idx):
+            x, y = x[train_idx], y[train_idx]
+        model.initialise(x, y, settings.seed, signal.shape)
     optimizer = _optimizer(model, lr, settings.optimizer)
     generator = torch.Generator(device=signal.device).manual_seed(settings.seed)
     state = _State()

@@ -26,6 +26,7 @@ from nstr.core.plotting import save_png, shrink
 from nstr.core.png import decode_png
 from nstr.models.base import Field
 from nstr.nn.lpips import lpips_metric
+from nstr.render.image_grid import pixel_centres  # defined below the models, which draw whole grids
 from nstr.signals.base import PREVIEW_SIZE, Signal, SignalConfig
 from nstr.signals.image.pictures import rgb_preview, save_error_map
 from nstr.signals.registry import register_signal
@@ -74,14 +75,6 @@ class ImageFormat:
             return native
         unit = (native.astype(np.float64) - self.lo) / max(self.hi - self.lo, 1e-12)
         return np.rint(np.clip(unit, 0, 1) * 255).astype(np.uint8)
-
-
-def pixel_centres(height: int, width: int, device: str | torch.device = "cpu") -> torch.Tensor:
-    """Pixel-centre coordinates [H*W, 2] in [-1, 1], row-major, columns (x, y), on ``device``."""
-    ys = (torch.arange(height, dtype=torch.float32, device=device) * 2 + 1) / height - 1
-    xs = (torch.arange(width, dtype=torch.float32, device=device) * 2 + 1) / width - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
 
 
 def parse_size(text: str) -> tuple[int, int]:
