@@ -300,11 +300,14 @@ def get_suite(name: str) -> Suite:
 
 
 def quick_variant(suite: Suite) -> Suite:
-    """The suite shrunk to a wiring check: first signal at 64 px, 3 s per cell, one seed, its own results."""
+    """The suite shrunk to a wiring check: first signal at 64 px, 3 s per cell (and 20 steps, when the suite
+    compares protocols), one seed, its own results."""
     if suite.name == "quick":
         return suite
+    protocols = ((("3s", {"max_seconds": 3.0, "steps": None}), ("20steps", {"steps": 20, "max_seconds": None}))
+                 if suite.protocols else ())
     return replace(suite, name=f"{suite.name}-quick", signals=suite.signals[:1], size=64, max_seconds=3.0,
-                   steps=None, seeds=1)
+                   steps=None, seeds=1, protocols=protocols)
 
 
 def precision_variant(suite: Suite, precision: str) -> Suite:
