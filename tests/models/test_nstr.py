@@ -175,8 +175,8 @@ def test_local_frequency_tracks_a_chirp(sweep):
     """Proposition 1 on the paper's model with the paper's loss: after a short fit of a linear chirp, the
     local-frequency estimate follows the instantaneous frequency (Spearman >= 0.9 over the central 80 %),
     rising for an up-chirp and falling for a down-chirp; at initialisation the estimate has one fixed trend,
-    so one of the two fails without training. (The multiresolution default does not pass this:
-    benchmarks/nstr_chirp.py.)"""
+    so one of the two fails without training. (The multiresolution default's T(S) does not pass this; its
+    field's instantaneous frequency does: tests/inspect/test_frequency.py.)"""
     from scipy.stats import spearmanr
 
     from nstr.train.fit import _optimizer
