@@ -123,8 +123,8 @@ def provenance_notes(records: list[Record]) -> list[str]:
                      "re-run the suite from one commit before citing it.")
     dirty = sum(map(is_dirty, records))
     if dirty:
-        notes.append(f"**Dirty**: {dirty} of {len(records)} cells ran from a tree with uncommitted changes "
-                     "(`--allow-dirty`); the commit does not reproduce them.")
+        notes.append(f"**Dirty**: {dirty} of {len(records)} cells ran from a tree with uncommitted changes, so "
+                     "their commit does not reproduce them (`nstr bench` now refuses that without --allow-dirty).")
     rerun = [r for r in records if r.get("busy_attempts")]
     if rerun:
         still = sum(map(is_busy, rerun))
