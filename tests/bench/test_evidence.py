@@ -144,6 +144,22 @@ def test_kodak_cells_two_protocols_three_budgets_and_the_same_table_hash_grid(ph
     assert [c.cell_id for c in one] == [f"siren-{b}-7steps-kodim01-full-s0" for b in ("100k", "300k", "1M")]
 
 
+def test_budgets_override_replaces_the_suites_parameter_targets(photos, tmp_path):
+    """--budgets 300k: every model (and NSTR's same-table hash grid) at that one budget only; bad values and
+    suites of named configurations are one-line errors."""
+    cells = expand("kodak", Overrides(signals=photos[:1], models=("nstr",), max_seconds=60.0, budgets=(300_000,)))
+    assert sorted(c.cell_id for c in cells) == ["hashgrid-same-table-300k-60s-kodim01-full-s0",
+                                                "nstr-300k-60s-kodim01-full-s0"]
+    with pytest.raises(NstrError, match="not parameter budgets"):
+        expand("ablation", Overrides(budgets=(300_000,)))
+    from nstr.cli.bench import _budgets
+
+    assert _budgets("300k,1M,25000") == (300_000, 1_000_000, 25_000)
+    for bad, message in (("3x", "parameter counts like"), ("0", "must be positive")):
+        result = CliRunner().invoke(bench_command, ["budget", "--budgets", bad, "--out", str(tmp_path), "--list"])
+        assert isinstance(result.exception, NstrError) and message in str(result.exception)
+
+
 def test_kodak_images_option_maps_names_to_the_data_folder():
     assert kodak_signals(("kodim05", "kodim01")) == (KODAK[4], KODAK[0])
     assert KODAK[23].endswith("../shared/data/kodak/kodim24.png") and len(KODAK) == 24

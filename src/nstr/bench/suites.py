@@ -144,6 +144,7 @@ class Overrides:
     quick: bool = False
     precision: str | None = None  #: fit every cell at bf16 / fp16 (results in <suite>-<precision>); None = fp32
     device: str | None = None  #: fit every cell on this (resolved) device; None = the CPU (see ``device_variant``)
+    budgets: tuple[int, ...] | None = None  #: parameter targets of every model (suites with budgets); None = its own
 
 
 #: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
@@ -438,11 +439,17 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
     fit = _fit_settings(suite, o)
     dims = {name: signal_dims(name) for name in signals}
     if suite.variants:
+        if o.budgets is not None:
+            raise NstrError(f"suite '{suite.name}' compares named configurations, not parameter budgets: "
+                            "drop --budgets")
         cells = [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models)]
         return with_protocols(suite, cells, o)
+    if o.budgets is not None and any(b < 1 for b in o.budgets):
+        raise NstrError(f"--budgets must be positive parameter counts, got {','.join(map(str, o.budgets))}")
     cells = []
     for model in models:
-        for target in suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ())):
+        targets = o.budgets if o.budgets is not None else suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ()))
+        for target in targets:
             for signal in signals:
                 options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
                 model_fit = {**fit, **suite.model_fit.get(model, {})}

@@ -37,12 +37,28 @@ def _names(text: str | None, flag: str) -> tuple[str, ...] | None:
     return names
 
 
+def _budgets(text: str | None) -> tuple[int, ...] | None:
+    """``--budgets 100000,300000`` (or 100k, 1M) as parameter counts."""
+    names = _names(text, "--budgets")
+    if names is None:
+        return None
+    scale = {"k": 1_000, "m": 1_000_000}
+    counts = []
+    for name in names:
+        try:
+            counts.append(round(float(name[:-1]) * scale[name[-1].lower()]) if name[-1].lower() in scale
+                          else int(name))
+        except ValueError:
+            raise NstrError(f"--budgets takes parameter counts like 300000, 300k or 1M; got '{name}'") from None
+    return tuple(counts)
+
+
 def run_bench(suite: str, signals: str | None = None, models: str | None = None, max_seconds: float | None = None,
               steps: int | None = None, seeds: int | None = None, size: int | None = None, full_size: bool = False,
               workers: int | None = None, threads: int | None = None, executor: str = "local",
               address: str | None = None, precision: str = "fp32", device: str = "cpu",
               out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False, allow_dirty: bool = False,
-              rerun_busy: bool = True, images: str | None = None) -> list[dict]:
+              rerun_busy: bool = True, images: str | None = None, budgets: str | None = None) -> list[dict]:
     """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table.
     ``device`` is resolved once here, so every cell of the run fits on the same device. A suite (not the quick
     wiring checks) refuses to start from a checkout with uncommitted changes unless ``allow_dirty``."""
@@ -52,7 +68,7 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     target = str(resolve_device(device))
     overrides = Overrides(signals=chosen, models=_names(models, "--models"), steps=steps,
                           max_seconds=max_seconds, seeds=seeds, size=size, full_size=full_size, quick=quick,
-                          precision=precision, device=target)
+                          precision=precision, device=target, budgets=_budgets(budgets))
     cells = expand(suite, overrides)
     if not (quick or suite == "quick" or list_only):
         require_clean(git_state()[1], allow_dirty, f"'nstr bench {suite}'")
@@ -81,6 +97,8 @@ def _suite_options(command):
         click.option("--max-seconds", type=float, default=None, help="training wall time per cell"),
         click.option("--steps", type=int, default=None, help="optimiser steps per cell (instead of --max-seconds)"),
         click.option("--seeds", type=int, default=None, help="seeds per model and signal"),
+        click.option("--budgets", default=None,
+                     help="comma-separated parameter budgets of every model, e.g. 300k or 100k,1M [the suite's]"),
         click.option("--size", type=int, default=None, help="longer image side in pixels [the suite's]"),
         click.option("--full-size", is_flag=True, help="fit images at their full size"),
         click.option("--workers", type=int, default=None,
