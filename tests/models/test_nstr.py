@@ -61,9 +61,11 @@ def test_hash_grid_jacobian_equals_autograd(in_dim):
     assert (jac - reference).abs().max() <= 1e-9 * reference.abs().max()
 
 
-def test_tangent_mlp_matches_autograd():
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sine"])
+def test_tangent_mlp_matches_autograd(activation):
+    """The plain forward equals the tangent pass's values, and its tangents equal autograd's, per activation."""
     torch.manual_seed(0)
-    net = TangentMLP(4, 8, 2, 3, activation="tanh").double()
+    net = TangentMLP(4, 8, 2, 3, activation=activation).double()
     x = torch.rand(5, 2, dtype=torch.float64, requires_grad=True)
     lift = torch.randn(2, 4, dtype=torch.float64)
     h = torch.sin(x @ lift)
@@ -175,8 +177,8 @@ def test_local_frequency_tracks_a_chirp(sweep):
     """Proposition 1 on the paper's model with the paper's loss: after a short fit of a linear chirp, the
     local-frequency estimate follows the instantaneous frequency (Spearman >= 0.9 over the central 80 %),
     rising for an up-chirp and falling for a down-chirp; at initialisation the estimate has one fixed trend,
-    so one of the two fails without training. (The multiresolution default does not pass this:
-    benchmarks/nstr_chirp.py.)"""
+    so one of the two fails without training. (The multiresolution default's T(S) does not pass this; its
+    field's instantaneous frequency does: tests/inspect/test_frequency.py.)"""
     from scipy.stats import spearmanr
 
     from nstr.train.fit import _optimizer

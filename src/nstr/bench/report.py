@@ -25,6 +25,8 @@ from typing import Any
 
 from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
+from nstr.bench.provenance import dirty_column, provenance_notes
+from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.suites import SUITES, parse_suite_name, split_device
 from nstr.bench.summary import busy, failures, groups, load_suites, machines, signal_row, summary_row
 from nstr.core.io import write_atomic, write_json
@@ -125,16 +127,19 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
     warning = busy(records)
     if warning:
         parts += [warning, ""]
+    parts += [line for note in provenance_notes(records) for line in (note, "")]
     grouped = groups(records)
-    parts += [table([summary_row(k, v) for k, v in grouped.items()]), ""]
+    parts += [table([{**summary_row(k, v), **dirty_column(v)} for k, v in grouped.items()]), ""]
     signals = list(dict.fromkeys(r["signal"] for r in records))
-    if len(signals) > 1:
+    if len(signals) > 1 and base not in OWN_TABLES:
         parts += ["PSNR (dB) per signal, mean ± seed std:", ""]
         parts += [table([signal_row(k, v, signals) for k, v in grouped.items()]), ""]
     failed = failures(records)
     if failed:
         parts += [f"Failed cells ({len(failed)}):", ""] + [f"- {f}" for f in failed] + [""]
-    if plots_dir is not None:
+    if base in PARTS:
+        parts += PARTS[base](name, records, plots_dir, lambda path: _link(path, doc_dir), table)
+    elif plots_dir is not None:
         for plot in suite_plots(name, records, plots_dir):
             parts += [f"![{plot.stem}]({_link(plot, doc_dir)})", ""]
     return "\n".join(parts).rstrip() + "\n"

@@ -2,17 +2,18 @@
 
 ``run_cell`` is the unit of work every executor runs: load the signal, seed, build the sized model, fit
 with the suite's budget, and return a flat JSON-able record (status, metrics, parameters, steps, seconds,
-machine, versions, git commit). It never raises: a crash becomes a record with ``status: "failed"`` and the
-error. ``run_suite`` skips cells whose stored record is ``ok`` for the same cell spec, runs the rest on an
-executor and writes each record atomically as soon as it arrives, with the suite's progress and an ETA
-(``suite_eta``: from the budgets before the first cell finishes, from the rate of finished cells after).
+machine, versions, git commit and dirty flag, the load average sampled while it fitted). It never raises:
+a crash becomes a record with ``status: "failed"`` and the error. ``run_suite`` skips cells whose stored
+record is ``ok`` for the same cell spec, runs the rest on an executor and writes each record atomically as
+soon as it arrives, with the suite's progress and an ETA (``suite_eta``: from the budgets before the first
+cell finishes, from the rate of finished cells after).
+A cell that fitted while the load exceeded the core count is re-run once (``nstr.bench.provenance``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import subprocess
 import time
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 import torch
 
+from nstr.bench.provenance import LoadSampler, first_attempt, is_busy, load_average
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
 from nstr.core.io import write_json
@@ -53,12 +55,14 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     start = time.perf_counter()
     record = _header(cell)
     record["load_before"] = _load()
-    try:
-        record.update(_fit(cell))
-        record["status"] = OK
-    except Exception as exc:  # any crash of one cell must not stop the suite
-        record.update(status=FAILED, error=_one_line(exc), traceback=traceback.format_exc(limit=-4))
+    with LoadSampler() as load:
+        try:
+            record.update(_fit(cell))
+            record["status"] = OK
+        except Exception as exc:  # any crash of one cell must not stop the suite
+            record.update(status=FAILED, error=_one_line(exc), traceback=traceback.format_exc(limit=-4))
     record["wall_seconds"] = time.perf_counter() - start
+    record["load_samples"] = load.samples
     record.update(_provenance())
     return record
 
@@ -117,10 +121,7 @@ def _provenance() -> dict[str, Any]:
 
 def _load() -> float | None:
     """1-minute load average: wall-time budgets mean less on a busy machine, so every record keeps it."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
+    return load_average()
 
 
 @lru_cache(maxsize=1)
@@ -180,8 +181,12 @@ def is_done(out_dir: Path, cell: Cell) -> bool:
 
 
 def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
-              echo: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
-    """Run every cell not yet done; return the records of all cells (stored ones included), in cell order."""
+              echo: Callable[[str], None] = lambda line: None, rerun_busy: bool = False) -> list[dict[str, Any]]:
+    """Run every cell not yet done; return the records of all cells (stored ones included), in cell order.
+
+    With ``rerun_busy`` (``nstr bench`` sets it unless --no-rerun-busy), a cell whose load average exceeded
+    the core count while it fitted is run once more after the others; its stored record is the re-run's, with
+    the first attempt (sans history) in ``busy_attempts``."""
     cells = list(cells)
     ids = [c.cell_id for c in cells]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
@@ -195,6 +200,7 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
          f"({executor.name}) -> {Path(out_dir) / cells[0].suite if cells else out_dir}"
          + (f"; at least {format_interval(eta)} (the training budgets alone)" if eta else ""))
     start = time.perf_counter()
+    busy: dict[str, dict[str, Any]] = {}
     for k, record in enumerate(executor.run(todo), 1):
         record["executor"] = executor.name
         save_record(out_dir, record)
@@ -202,6 +208,16 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
         left = suite_eta(k, len(todo) - k, elapsed, workers, budget)
         when = f"{format_interval(elapsed)} elapsed" + ("" if left is None else f", {format_interval(left)} left")
         echo(f"[{k}/{len(todo)} {100 * k // len(todo)}%, {when}] {progress_line(record)}")
+        if rerun_busy and is_busy(record):
+            busy[record["cell_id"]] = record
+    if busy:
+        echo(f"re-running {len(busy)} cell(s) that ran while the load exceeded the core count")
+    again = [c for c in todo if c.cell_id in busy]
+    for k, record in enumerate(executor.run(again), 1):
+        record["executor"] = executor.name
+        record["busy_attempts"] = [first_attempt(busy[record["cell_id"]])]
+        save_record(out_dir, record)
+        echo(f"[re-run {k}/{len(again)}] {progress_line(record)}")
     return [read_record(record_path(out_dir, c)) or failed_record(c, "no record written") for c in cells]
 
 

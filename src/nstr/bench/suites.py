@@ -32,6 +32,19 @@ PAPER_MODELS = ("ffn", "siren", "hashgrid", "nstr")
 #: Coordinates per step in the equal-time suites: at full batch (65,536 for 256x256) a 1.2 M-parameter MLP
 #: gets about 15 steps in 45 s on 2 cores; a quarter of the image per step gives every model more steps.
 MINIBATCH = 16_384
+#: The 24 Kodak photographs (../shared/data/README.md), relative to the project root like the audio data.
+KODAK_DIR = "../shared/data/kodak"
+KODAK = tuple(f"{KODAK_DIR}/kodim{i:02d}.png" for i in range(1, 25))
+#: Every image model, for the public image benchmark (only the registered ones run).
+IMAGE_MODELS = ("siren", "ffn", "hashgrid", "nstr", "nstr-paper", "dinr-siren", "gaussians")
+#: The equal-steps protocol of the kodak suite: 300 steps of 16,384 pixels are 12.5 passes over a 768 x 512
+#: image. Papers train 10k-50k GPU steps; on a 2-core CPU a 1M-parameter SIREN step takes ~2.7 s and a
+#: DINR-SIREN step ~26 s (one thread, measured for this suite), so 300 steps already cost ~4 h of DINR per image
+#: at 1M; fewer would leave the MLPs at their first few epochs, where the ranking says little. At 60 s the
+#: grids make ~900 steps and the 1M MLPs ~25, so the two protocols bracket the question.
+KODAK_STEPS = 300
+#: The lego scene of nerf_synthetic (200 x 200; 85 train / 5 val / 10 test views).
+LEGO = "../shared/data/nerf/lego"
 #: Key of ``Suite.budgets`` for models the suite does not list by name.
 ANY_MODEL = "*"
 #: Models that draw the whole image each step train on every (training) pixel in the equal-time suites: a
@@ -76,6 +89,12 @@ class Suite:
     #: FitSettings of one model over ``fit`` (the 2-D Gaussians draw the whole image every step)
     model_fit: dict[str, dict[str, Any]] = field(default_factory=dict)
     equal_steps: int | None = None  #: the step budget of variants with ``equal_steps`` (a second protocol)
+    #: budgets compared side by side, (name, fit settings): every cell runs under each, its label suffixed with
+    #: "-<name>" (kodak: equal wall time and equal steps). Empty: the one budget above.
+    protocols: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: beside each NSTR cell, the hash grid with NSTR's table (size, levels, resolutions, features), labelled
+    #: "same-table-<budget>": what NSTR adds to the grid it is built on
+    same_table: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +150,7 @@ class Overrides:
     quick: bool = False
     precision: str | None = None  #: fit every cell at bf16 / fp16 (results in <suite>-<precision>); None = fp32
     device: str | None = None  #: fit every cell on this (resolved) device; None = the CPU (see ``device_variant``)
+    budgets: tuple[int, ...] | None = None  #: parameter targets of every model (suites with budgets); None = its own
 
 
 #: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
@@ -211,6 +231,13 @@ NERF_VARIANTS = (
     Variant("triplane", "nerf-triplane"),
 )
 
+#: The radiance fields on lego, each at its default size and at the others' (the nerf suite's variants), at
+#: 100 x 100 (downscale 2) and at 200 x 200.
+LEGO_VARIANTS = tuple(
+    replace(v, label=f"{v.label},{side}px", signal_options={**v.signal_options, "downscale": downscale})
+    for side, downscale in ((100, 2), (200, 1)) for v in NERF_VARIANTS)
+
+
 SUITES: dict[str, Suite] = {
     suite.name: suite
     for suite in (
@@ -276,6 +303,25 @@ SUITES: dict[str, Suite] = {
             signals=("analytic",), models=("nerf-nstr",), budgets={}, size=None, max_seconds=300.0, seeds=2,
             fit={"eval_every": 50, "batch_size": 0}, variants=NERF_VARIANTS,
         ),
+        Suite(
+            "kodak",
+            "The 24 Kodak photographs (768 x 512): every image model at about 0.1M, 0.3M and 1M parameters, at "
+            f"equal wall time (60 s) and at equal steps ({KODAK_STEPS} steps of 16,384 pixels); the hash grid also "
+            "with NSTR's table",
+            signals=KODAK, models=IMAGE_MODELS, budgets={ANY_MODEL: (100_000, 300_000, 1_000_000)},
+            size=None, max_seconds=60.0, seeds=1, fit={"eval_every": 50, "batch_size": MINIBATCH},
+            model_fit=WHOLE_IMAGES, same_table=True,
+            protocols=(("60s", {"max_seconds": 60.0, "steps": None}),
+                       (f"{KODAK_STEPS}steps", {"steps": KODAK_STEPS, "max_seconds": None})),
+        ),
+        Suite(
+            "lego",
+            "The lego scene of nerf_synthetic (85 train / 10 test views of the public training poses) at 100 x 100 "
+            "and 200 x 200: NSTR, the hash grid and the TensoRF tri-plane field at equal wall time (300 s), NSTR "
+            "and the hash grid also at each other's size; test PSNR / SSIM, time to 25 and 28 dB on the val views",
+            signals=(LEGO,), models=("nerf-nstr",), budgets={}, size=None, max_seconds=300.0, seeds=2,
+            fit={"eval_every": 50, "batch_size": 0}, variants=LEGO_VARIANTS,
+        ),
     )
 }
 
@@ -287,12 +333,15 @@ def get_suite(name: str) -> Suite:
 
 
 def quick_variant(suite: Suite) -> Suite:
-    """The suite shrunk to a wiring check: first signal at 64 px, 3 s per cell (equal-steps cells: 3 steps), one
-    seed, its own results."""
+    """The suite shrunk to a wiring check: first signal at 64 px, 3 s per cell (and 20 steps, when the suite
+    compares protocols; 3 steps for equal-steps variants), one seed, its own results."""
     if suite.name == "quick":
         return suite
+    protocols = ((("3s", {"max_seconds": 3.0, "steps": None}), ("20steps", {"steps": 20, "max_seconds": None}))
+                 if suite.protocols else ())
     return replace(suite, name=f"{suite.name}-quick", signals=suite.signals[:1], size=64, max_seconds=3.0,
-                   steps=None, seeds=1, variants=tuple(replace(v, seeds=None) for v in suite.variants),
+                   steps=None, seeds=1, protocols=protocols,
+                   variants=tuple(replace(v, seeds=None) for v in suite.variants),
                    equal_steps=QUICK_STEPS if suite.equal_steps else None)
 
 
@@ -367,6 +416,20 @@ def signal_dims(name: str) -> tuple[int, int]:
     return signal.in_dim, signal.out_dim
 
 
+def signal_length(name: str) -> int:
+    """Samples (pixels, audio samples, training rays...) of a signal: a whole-signal batch's size."""
+    return len(_signal(name))
+
+
+def kodak_signals(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Kodak file paths of image names such as ``kodim01`` (``--images``), in the given order."""
+    known = {Path(p).stem: p for p in KODAK}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise NstrError(f"unknown Kodak image '{unknown[0]}' in --images: give kodim01 ... kodim24")
+    return tuple(known[n] for n in _unique(names, "--images"))
+
+
 def signal_model_defaults(name: str, model: str) -> dict[str, Any]:
     """The options the signal's kind suggests for ``model`` (its ``model_defaults``), before sizing."""
     return _signal(name).model_defaults(model)
@@ -410,20 +473,63 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
     fit = _fit_settings(suite, o)
     dims = {name: signal_dims(name) for name in signals}
     if suite.variants:
+        if o.budgets is not None:
+            raise NstrError(f"suite '{suite.name}' compares named configurations, not parameter budgets: "
+                            "drop --budgets")
         # --steps / --max-seconds give every cell that budget; otherwise equal-steps variants get the suite's
         steps = None if o.steps is not None or o.max_seconds is not None else suite.equal_steps
-        seeds_given = o.seeds is not None
-        return [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models,
-                                                                   steps, seeds_given)]
+        cells = [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models,
+                                                                    steps, o.seeds is not None)]
+        return with_protocols(suite, cells, o)
+    if o.budgets is not None and any(b < 1 for b in o.budgets):
+        raise NstrError(f"--budgets must be positive parameter counts, got {','.join(map(str, o.budgets))}")
     cells = []
     for model in models:
-        for target in suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ())):
+        targets = o.budgets if o.budgets is not None else suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ()))
+        for target in targets:
             for signal in signals:
                 options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
                 model_fit = {**fit, **suite.model_fit.get(model, {})}
                 cells += [Cell(suite.name, model, signal, seed, size, options, cell_fit(signal, model, model_fit),
                                target, params, device=device) for seed in range(seeds)]
-    return cells
+    if suite.same_table and "hashgrid" in MODELS:
+        cells += [same_table_cell(c, dims[c.signal]) for c in cells if c.model == "nstr"]
+    return with_protocols(suite, cells, o)
+
+
+def same_table_options(nstr_options: dict[str, Any]) -> dict[str, Any]:
+    """Hash-grid options with the table of an NSTR configuration: table size, levels, coarsest and finest
+    resolution, features per entry (the hash grid keeps its own MLP)."""
+    defaults = model_class("nstr").Config()
+    pick = lambda name: nstr_options.get(name, getattr(defaults, name))  # noqa: E731
+    return {"log2_table": pick("log2_table"), "levels": pick("levels"), "base_res": pick("grid_res"),
+            "max_res": max(pick("max_res"), pick("grid_res")), "features": pick("grid_channels")}
+
+
+def same_table_cell(nstr: Cell, dims: tuple[int, int]) -> Cell:
+    """The hash-grid cell beside an NSTR cell (same signal, seed and fit), labelled "same-table-<budget>"."""
+    options = same_table_options(nstr.options)
+    return replace(nstr, model="hashgrid", options=options, expected_params=count_params("hashgrid", *dims, options),
+                   variant=f"same-table-{nstr.label}")
+
+
+def protocol_name(fit: dict[str, Any]) -> str:
+    """A budget as a label suffix: "60s", "300steps" (both when both are set)."""
+    parts = ([f"{fit['steps']}steps"] if fit.get("steps") else []) + (
+        [f"{fit['max_seconds']:g}s"] if fit.get("max_seconds") else [])
+    return "+".join(parts) or "default"
+
+
+def with_protocols(suite: Suite, cells: list[Cell], o: Overrides) -> list[Cell]:
+    """Each cell once per protocol of the suite (protocol outermost), labelled "<label>-<protocol>"; a --steps or
+    --max-seconds override replaces the protocols by that one budget. Suites without protocols: ``cells``."""
+    if not suite.protocols:
+        return cells
+    protocols = suite.protocols
+    if o.steps is not None or o.max_seconds is not None:
+        protocols = ((protocol_name(cells[0].fit), {}),) if cells else ()
+    return [replace(c, fit={**c.fit, **budget}, variant=f"{c.label}-{name}")
+            for name, budget in protocols for c in cells]
 
 
 def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | None, fit: dict[str, Any],

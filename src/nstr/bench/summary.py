@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from nstr.bench.provenance import cell_load, cores
 from nstr.bench.runner import OK, read_record
 
 Record = dict[str, Any]
@@ -157,12 +158,12 @@ def machines(records: list[Record]) -> list[str]:
 
 
 def busy(records: list[Record]) -> str | None:
-    """A warning when cells ran on a machine busier than its CPU count (their wall-time budgets bought less)."""
-    loaded = [r for r in records
-              if max(r.get("load_before") or 0, r.get("load_after") or 0) > r.get("environment", {}).get("cpus", 1e9)]
+    """A warning when cells ran on a machine busier than its CPU count (their wall-time budgets bought less);
+    the load is the highest sampled while the cell fitted (before and after it, for older records)."""
+    loaded = [r for r in records if cell_load(r) > cores(r)]
     if not loaded:
         return None
-    peak = max(max(r.get("load_before") or 0, r.get("load_after") or 0) for r in loaded)
+    peak = max(cell_load(r) for r in loaded)
     return (f"Warning: {len(loaded)} of {len(records)} cells ran while the machine was busier than its CPU count "
             f"(1-minute load up to {peak:.1f}); their time-budgeted numbers are pessimistic.")
 

@@ -10,17 +10,20 @@ from pathlib import Path
 
 import click
 
+from nstr.bench.estimate import estimate_seconds
 from nstr.bench.executors import make_executor
 from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
+from nstr.bench.provenance import require_clean
 from nstr.bench.report import table, write_report
-from nstr.bench.runner import run_suite
-from nstr.bench.suites import SUITES, Overrides, expand, get_suite
+from nstr.bench.runner import git_state, is_done, run_suite
+from nstr.bench.suites import SUITES, Overrides, expand, get_suite, kodak_signals
 from nstr.bench.summary import groups, summary_row
 from nstr.core.device import DEVICE_CHOICES, resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.precision import PRECISIONS
 from nstr.models import MODELS
+from nstr.train.progress import format_interval
 
 DEFAULT_RESULTS = Path("benchmarks/results")
 
@@ -34,18 +37,46 @@ def _names(text: str | None, flag: str) -> tuple[str, ...] | None:
     return names
 
 
+def _budgets(text: str | None) -> tuple[int, ...] | None:
+    """``--budgets 100000,300000`` (or 100k, 1M) as parameter counts."""
+    names = _names(text, "--budgets")
+    if names is None:
+        return None
+    scale = {"k": 1_000, "m": 1_000_000}
+    counts = []
+    for name in names:
+        try:
+            counts.append(round(float(name[:-1]) * scale[name[-1].lower()]) if name[-1].lower() in scale
+                          else int(name))
+        except ValueError:
+            raise NstrError(f"--budgets takes parameter counts like 300000, 300k or 1M; got '{name}'") from None
+    return tuple(counts)
+
+
 def run_bench(suite: str, signals: str | None = None, models: str | None = None, max_seconds: float | None = None,
               steps: int | None = None, seeds: int | None = None, size: int | None = None, full_size: bool = False,
               workers: int | None = None, threads: int | None = None, executor: str = "local",
               address: str | None = None, precision: str = "fp32", device: str = "cpu",
-              out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False) -> list[dict]:
+              out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False, allow_dirty: bool = False,
+              rerun_busy: bool = True, images: str | None = None, budgets: str | None = None) -> list[dict]:
     """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table.
-    ``device`` is resolved once here, so every cell of the run fits on the same device."""
+    ``device`` is resolved once here, so every cell of the run fits on the same device. A suite (not the quick
+    wiring checks) refuses to start from a checkout with uncommitted changes unless ``allow_dirty``."""
+    if images is not None and signals is not None:
+        raise NstrError("give either --images or --signals, not both")
+    chosen = kodak_signals(_names(images, "--images")) if images is not None else _names(signals, "--signals")
     target = str(resolve_device(device))
-    overrides = Overrides(signals=_names(signals, "--signals"), models=_names(models, "--models"), steps=steps,
+    overrides = Overrides(signals=chosen, models=_names(models, "--models"), steps=steps,
                           max_seconds=max_seconds, seeds=seeds, size=size, full_size=full_size, quick=quick,
-                          precision=precision, device=target)
+                          precision=precision, device=target, budgets=_budgets(budgets))
     cells = expand(suite, overrides)
+    if not (quick or suite == "quick" or list_only):
+        require_clean(git_state()[1], allow_dirty, f"'nstr bench {suite}'")
+    todo = [c for c in cells if not is_done(Path(out), c)]
+    seconds, unknown = estimate_seconds(todo, workers or 1)
+    click.echo(f"{len(cells)} cells ({len(todo)} to run); estimated training time {format_interval(seconds)}"
+               + (f" plus {unknown} cell(s) whose step time is unknown" if unknown else "")
+               + " (a lower bound: evaluation comes on top)", err=True)
     if list_only:
         for cell in cells:
             click.echo(f"{cell.cell_id}  {cell.expected_params:,} params  {cell.options}")
@@ -54,7 +85,7 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
         threads = get_suite(suite).threads
     runner = make_executor(executor, workers, address, threads)
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
-    records = run_suite(cells, Path(out), runner, echo=echo)
+    records = run_suite(cells, Path(out), runner, echo=echo, rerun_busy=rerun_busy)
     click.echo(table([summary_row(k, v) for k, v in groups(records).items()]))
     return records
 
@@ -66,6 +97,8 @@ def _suite_options(command):
         click.option("--max-seconds", type=float, default=None, help="training wall time per cell"),
         click.option("--steps", type=int, default=None, help="optimiser steps per cell (instead of --max-seconds)"),
         click.option("--seeds", type=int, default=None, help="seeds per model and signal"),
+        click.option("--budgets", default=None,
+                     help="comma-separated parameter budgets of every model, e.g. 300k or 100k,1M [the suite's]"),
         click.option("--size", type=int, default=None, help="longer image side in pixels [the suite's]"),
         click.option("--full-size", is_flag=True, help="fit images at their full size"),
         click.option("--workers", type=int, default=None,
@@ -83,10 +116,21 @@ def _suite_options(command):
                      help="results folder; cells go to OUT/<suite>/<cell-id>.json"),
         click.option("--quick", is_flag=True, help="shrink the suite to a wiring check (results in <suite>-quick)"),
         click.option("--list", "list_only", is_flag=True, help="print the cells and their model options; run nothing"),
+        click.option("--allow-dirty", is_flag=True,
+                     help="run from a checkout with uncommitted changes (every cell is marked dirty)"),
+        click.option("--no-rerun-busy", "rerun_busy", is_flag=True, flag_value=False, default=True,
+                     help="do not re-run a cell whose load average exceeded the core count while it fitted"),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _images_option(name: str):
+    """``--images kodim01,kodim05`` for the kodak suite (a subset of the 24 photographs); nothing for others."""
+    if name != "kodak":
+        return lambda command: command
+    return click.option("--images", default=None, help="comma-separated Kodak images, e.g. kodim01,kodim05 [all 24]")
 
 
 def _suite_command(name: str) -> click.Command:
@@ -99,6 +143,7 @@ def _suite_command(name: str) -> click.Command:
 
     @click.command(name, help=details)
     @_suite_options
+    @_images_option(name)
     @click.pass_context
     def command(ctx: click.Context, **options) -> None:
         records = run_bench(name, **options)

@@ -50,6 +50,12 @@ class TangentMLP(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.activation = activation
 
+    def _value(self, pre: torch.Tensor) -> torch.Tensor:
+        """The activation alone (a plain forward needs no slope)."""
+        if self.activation == "tanh":
+            return fast_tanh(pre)
+        return torch.relu(pre) if self.activation == "relu" else torch.sin(pre)
+
     def _act(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Activation and its slope at ``pre``."""
         if self.activation == "tanh":
@@ -61,7 +67,7 @@ class TangentMLP(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         for layer in self.linears[:-1]:
-            h = self._act(layer(h))[0]
+            h = self._value(layer(h))
         return self.linears[-1](h)
 
     def forward_with_tangents(self, h: torch.Tensor, tangents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,133 @@
+"""Where a cell's numbers come from: the commit, uncommitted changes, and how busy the machine was.
+
+Evidence people can cite needs every cell from a committed tree (``require_clean``: ``nstr bench`` refuses a
+tree with modified tracked files unless ``--allow-dirty``), one commit per suite table (``provenance_notes``
+says when a table mixes commits), and wall-time budgets measured on a machine no busier than its cores
+(``LoadSampler`` samples the 1-minute load average while a cell fits; ``is_busy`` tells the runner to re-run it
+once). Records from before these fields existed are read as they are: their load is ``load_before`` /
+``load_after`` and their dirty flag ``git_dirty``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from typing import Any
+
+from nstr.core.errors import NstrError
+
+Record = dict[str, Any]
+#: Seconds between load samples while a cell fits (the 1-minute average moves slowly).
+LOAD_EVERY = 5.0
+
+
+def load_average() -> float | None:
+    """1-minute load average, or None where the platform has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+class LoadSampler:
+    """Samples the 1-minute load average every ``every`` seconds in a daemon thread, from start to stop."""
+
+    def __init__(self, every: float = LOAD_EVERY):
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        value = load_average()
+        if value is not None:
+            self.samples.append(value)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> LoadSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+def require_clean(dirty: bool | None, allow_dirty: bool, what: str = "a benchmark suite") -> None:
+    """Refuse (one line) to run ``what`` from a tree whose tracked files are modified, unless ``allow_dirty``.
+    ``dirty`` None (not a git checkout) cannot be checked and is let through; records then say commit unknown."""
+    if dirty and not allow_dirty:
+        raise NstrError(f"the nstr checkout has uncommitted changes to tracked files: commit them before running "
+                        f"{what}, or pass --allow-dirty (every cell is then marked dirty)")
+
+
+def cell_load(record: Record) -> float:
+    """The highest 1-minute load seen while the cell fitted (samples, else before / after); 0 when unknown."""
+    values = [*(record.get("load_samples") or []), record.get("load_before"), record.get("load_after")]
+    return max((float(v) for v in values if isinstance(v, (int, float))), default=0.0)
+
+
+def cores(record: Record) -> float:
+    """The CPU count the cell saw (inf when unknown, so it never counts as busy)."""
+    return float(record.get("environment", {}).get("cpus") or float("inf"))
+
+
+def is_busy(record: Record) -> bool:
+    """True for a successful cell whose load exceeded the core count while it fitted."""
+    return record.get("status") == "ok" and cell_load(record) > cores(record)
+
+
+def first_attempt(record: Record) -> Record:
+    """What the runner keeps of a busy attempt when it re-runs the cell: everything but the history and trace."""
+    return {k: v for k, v in record.items() if k not in ("history", "traceback", "busy_attempts")}
+
+
+def is_dirty(record: Record) -> bool:
+    return bool(record.get("git_dirty"))
+
+
+def short_commit(record: Record) -> str:
+    return str(record.get("git_commit") or "unknown")[:10]
+
+
+def commits(records: list[Record]) -> Counter:
+    """Cells per commit, most common first."""
+    return Counter(short_commit(r) for r in records)
+
+
+def dirty_column(records: list[Record]) -> dict[str, Any]:
+    """The summary table's extra columns for one row: dirty cells, and the commits when a row mixes them."""
+    extra: dict[str, Any] = {}
+    dirty = sum(map(is_dirty, records))
+    if dirty:
+        extra["dirty cells"] = dirty
+    found = commits(records)
+    if len(found) > 1:
+        extra["commits"] = ", ".join(found)
+    return extra
+
+
+def provenance_notes(records: list[Record]) -> list[str]:
+    """Lines for a suite's section: mixed commits, dirty cells, re-runs on a busy machine."""
+    notes = []
+    found = commits(records)
+    if len(found) > 1:
+        each = ", ".join(f"`{c}` ({n} cells)" for c, n in found.most_common())
+        notes.append(f"**Mixed commits**: this table's cells come from {len(found)} commits ({each}); "
+                     "re-run the suite from one commit before citing it.")
+    dirty = sum(map(is_dirty, records))
+    if dirty:
+        notes.append(f"**Dirty**: {dirty} of {len(records)} cells ran from a tree with uncommitted changes, so "
+                     "their commit does not reproduce them (`nstr bench` now refuses that without --allow-dirty).")
+    rerun = [r for r in records if r.get("busy_attempts")]
+    if rerun:
+        still = sum(map(is_busy, rerun))
+        notes.append(f"{len(rerun)} cell(s) were re-run once because the load exceeded the core count while they "
+                     f"fitted (both attempts are in their JSON); {still} of the re-runs were busy again.")
+    return notes

@@ -1,0 +1,288 @@
+"""Evidence people can cite: clean runs (dirty trees refused, busy cells re-run, mixed commits marked), the kodak
+and lego suites (cells, protocols, the same-table hash grid, --images), their report parts and the anchors."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nstr.bench import provenance
+from nstr.bench.estimate import estimate_seconds
+from nstr.bench.provenance import LoadSampler, cell_load, dirty_column, is_busy, provenance_notes, require_clean
+from nstr.bench.public import per_image_table, reach_row
+from nstr.bench.report import write_report
+from nstr.bench.runner import read_record, record_path, run_suite
+from nstr.bench.suites import KODAK, KODAK_STEPS, Cell, Overrides, expand, kodak_signals, same_table_options
+from nstr.cli.bench import bench_command
+from nstr.cli.main import main
+from nstr.core.errors import NstrError
+from nstr.core.png import encode_png
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """Two small RGB photographs named like Kodak's."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for name in ("kodim01", "kodim02"):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(encode_png((rng.random((24, 32, 3)) * 255).astype(np.uint8)))
+        paths.append(str(path))
+    return tuple(paths)
+
+
+# Clean runs --------------------------------------------------------------------------------------------------
+
+def test_a_dirty_tree_is_refused_in_one_line_unless_allowed():
+    with pytest.raises(NstrError, match="uncommitted changes.*--allow-dirty") as info:
+        require_clean(True, allow_dirty=False)
+    assert "\n" not in str(info.value)
+    require_clean(True, allow_dirty=True)
+    require_clean(False, allow_dirty=False)
+    require_clean(None, allow_dirty=False)  # not a git checkout: nothing to check
+
+
+def test_nstr_bench_refuses_a_dirty_checkout_with_exit_2_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr("nstr.cli.bench.git_state", lambda: ("abc", True))
+    args = ["bench", "table1", "--signals", "camera", "--models", "siren", "--steps", "2", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert not any(tmp_path.iterdir())
+    monkeypatch.setattr("nstr.cli.bench.git_state", lambda: ("abc", False))
+    result = CliRunner().invoke(bench_command, ["table1", "--signals", "camera", "--models", "siren", "--seeds", "2",
+                                                "--out", str(tmp_path), "--list"])
+    assert result.exit_code == 0 and "siren-1.2M-camera-full-s1" in result.output
+    assert "2 cells (2 to run); estimated training time 02:00 (a lower bound" in result.output
+
+
+def test_load_sampler_samples_while_the_cell_runs():
+    with LoadSampler(every=0.05) as load:
+        time.sleep(0.2)
+    assert len(load.samples) >= 3 and all(v >= 0 for v in load.samples)
+
+
+def test_cell_load_reads_samples_and_old_records():
+    env = {"environment": {"cpus": 2}, "status": "ok"}
+    assert cell_load({**env, "load_samples": [1.0, 3.5], "load_before": 0.5}) == 3.5
+    assert cell_load({**env, "load_before": 2.5, "load_after": 1.0}) == 2.5  # before samples existed
+    assert is_busy({**env, "load_samples": [2.1]}) and not is_busy({**env, "load_samples": [2.0]})
+    assert not is_busy({"status": "ok", "load_samples": [50.0]})  # core count unknown
+    assert not is_busy({**env, "status": "failed", "load_samples": [5.0]})
+
+
+class Loaded:
+    """An executor whose cells report the loads given per cell id, one attempt after another."""
+
+    name, workers = "loaded", 1
+
+    def __init__(self, loads: dict[str, list[float]]):
+        self.loads, self.calls = loads, []
+
+    def run(self, cells):
+        for cell in cells:
+            self.calls.append(cell.cell_id)
+            load = self.loads[cell.cell_id].pop(0)
+            yield {"suite": cell.suite, "cell_id": cell.cell_id, "spec": cell.spec(), "status": "ok", "psnr": load,
+                   "params": 1, "steps": 1, "train_seconds": 1.0, "load_samples": [load],
+                   "environment": {"cpus": 2}, "history": [{"step": 0}]}
+
+
+def test_a_busy_cell_is_rerun_once_and_both_attempts_are_kept(tmp_path):
+    cells = [Cell("s", "siren", "camera", seed, 8, {}, {"max_seconds": 1.0}) for seed in range(3)]
+    ids = [c.cell_id for c in cells]
+    executor = Loaded({ids[0]: [1.0], ids[1]: [3.0, 1.5], ids[2]: [4.0, 5.0]})
+    lines: list[str] = []
+    records = run_suite(cells, tmp_path, executor, echo=lines.append, rerun_busy=True)
+    assert executor.calls == [*ids, ids[1], ids[2]]  # each busy cell once more, never a third time
+    assert [r["load_samples"] for r in records] == [[1.0], [1.5], [5.0]]
+    stored = read_record(record_path(tmp_path, cells[1]))
+    [first] = stored["busy_attempts"]
+    assert first["load_samples"] == [3.0] and "history" not in first
+    assert "busy_attempts" not in records[0]
+    assert any(line.startswith("re-running 2 cell(s)") for line in lines)
+    notes = provenance_notes(records)
+    assert any("2 cell(s) were re-run once" in n and "1 of the re-runs were busy again" in n for n in notes)
+
+    again = Loaded({c.cell_id: [9.0] for c in cells})
+    run_suite(cells, tmp_path / "off", again)  # the library default: no re-run
+    assert again.calls == ids
+
+
+def test_report_marks_mixed_commits_and_dirty_cells():
+    records = [{"git_commit": "a" * 40, "git_dirty": False}, {"git_commit": "b" * 40, "git_dirty": True},
+               {"git_commit": "b" * 40, "git_dirty": True}]
+    notes = provenance_notes(records)
+    assert notes[0].startswith("**Mixed commits**: this table's cells come from 2 commits (`bbbbbbbbbb` (2 cells), "
+                               "`aaaaaaaaaa` (1 cells))")
+    assert notes[1].startswith("**Dirty**: 2 of 3 cells")
+    assert dirty_column(records) == {"dirty cells": 2, "commits": "aaaaaaaaaa, bbbbbbbbbb"}
+    assert dirty_column(records[:1]) == {} and provenance_notes(records[:1]) == []
+
+
+# The kodak and lego suites ------------------------------------------------------------------------------------
+
+def test_kodak_cells_two_protocols_three_budgets_and_the_same_table_hash_grid(photos):
+    cells = expand("kodak", Overrides(signals=photos, models=("siren", "nstr", "hashgrid")))
+    assert len(cells) == 2 * 3 * (3 + 1) * 2  # protocols x budgets x (models + same-table) x images
+    assert len({c.cell_id for c in cells}) == len(cells)
+    timed = [c for c in cells if c.fit["max_seconds"] == 60.0]
+    stepped = [c for c in cells if c.fit["steps"] == KODAK_STEPS]
+    assert len(timed) == len(stepped) == len(cells) // 2
+    assert all(c.fit["steps"] is None for c in timed) and all(c.fit["max_seconds"] is None for c in stepped)
+    assert {c.target_params for c in cells} == {100_000, 300_000, 1_000_000}
+    nstr = next(c for c in timed if c.model == "nstr" and c.target_params == 300_000 and c.signal == photos[0])
+    same = next(c for c in timed if c.label == "same-table-300k-60s" and c.signal == photos[0])
+    assert nstr.cell_id == "nstr-300k-60s-kodim01-full-s0" and same.model == "hashgrid"
+    assert same.options == same_table_options(nstr.options)
+    expected = {"log2_table": nstr.options.get("log2_table", 13), "levels": nstr.options.get("levels", 16),
+                "base_res": 16, "max_res": 512, "features": 2}
+    assert same.options == expected
+    one = expand("kodak", Overrides(signals=photos[:1], models=("siren",), steps=7))
+    assert [c.cell_id for c in one] == [f"siren-{b}-7steps-kodim01-full-s0" for b in ("100k", "300k", "1M")]
+
+
+def test_budgets_override_replaces_the_suites_parameter_targets(photos, tmp_path):
+    """--budgets 300k: every model (and NSTR's same-table hash grid) at that one budget only; bad values and
+    suites of named configurations are one-line errors."""
+    cells = expand("kodak", Overrides(signals=photos[:1], models=("nstr",), max_seconds=60.0, budgets=(300_000,)))
+    assert sorted(c.cell_id for c in cells) == ["hashgrid-same-table-300k-60s-kodim01-full-s0",
+                                                "nstr-300k-60s-kodim01-full-s0"]
+    with pytest.raises(NstrError, match="not parameter budgets"):
+        expand("ablation", Overrides(budgets=(300_000,)))
+    from nstr.cli.bench import _budgets
+
+    assert _budgets("300k,1M,25000") == (300_000, 1_000_000, 25_000)
+    for bad, message in (("3x", "parameter counts like"), ("0", "must be positive")):
+        result = CliRunner().invoke(bench_command, ["budget", "--budgets", bad, "--out", str(tmp_path), "--list"])
+        assert isinstance(result.exception, NstrError) and message in str(result.exception)
+
+
+def test_kodak_images_option_maps_names_to_the_data_folder():
+    assert kodak_signals(("kodim05", "kodim01")) == (KODAK[4], KODAK[0])
+    assert KODAK[23].endswith("../shared/data/kodak/kodim24.png") and len(KODAK) == 24
+    with pytest.raises(NstrError, match="unknown Kodak image 'kodim25'"):
+        kodak_signals(("kodim25",))
+    with pytest.raises(NstrError, match="names 'kodim01' twice"):
+        kodak_signals(("kodim01", "kodim01"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--images", "kodim01", "--signals", "camera"], "not both"),
+    (["--images", "nope"], "unknown Kodak image 'nope'"),
+])
+def test_kodak_bad_images_are_one_line_errors(tmp_path, args, message):
+    result = CliRunner().invoke(bench_command, ["kodak", *args, "--out", str(tmp_path)])
+    assert isinstance(result.exception, NstrError) and message in str(result.exception)
+    assert not any(tmp_path.iterdir())
+
+
+def test_lego_cells_each_field_at_both_resolutions(tmp_path):
+    from nstr.bench.suites import SUITES
+
+    lego = SUITES["lego"]
+    labels = [v.label for v in lego.variants]
+    assert len(labels) == 12 and "nstr,100px" in labels and "hashgrid-small,200px" in labels
+    assert {v.signal_options["downscale"] for v in lego.variants} == {1, 2}
+    assert lego.seeds >= 2 and lego.signals == ("../shared/data/nerf/lego",)
+    cells = expand("lego", Overrides(signals=("tests/data/lego",), models=("nerf-triplane",), seeds=2))
+    assert [c.cell_id for c in cells] == [f"nerf-triplane-triplane_{s}px-lego-full-s{k}"
+                                          for s in (100, 200) for k in (0, 1)]
+    assert [c.signal_options for c in cells] == [{"downscale": 2}] * 2 + [{"downscale": 1}] * 2
+
+
+def test_estimate_adds_time_budgets_and_measured_steps():
+    cells = [Cell("s", "siren", "camera", 0, 8, {}, {"max_seconds": 60.0, "steps": None}),
+             Cell("s", "siren", "camera", 1, 8, {}, {"steps": 100, "max_seconds": None, "batch_size": 64}),
+             Cell("s", "siren", "camera", 2, 8, {}, {"steps": 100, "max_seconds": None, "batch_size": 64}),
+             Cell("s", "ffn", "camera", 0, 8, {}, {"steps": 10, "max_seconds": None, "batch_size": 64})]
+    timed = []
+
+    def timer(cell):
+        timed.append(cell.model)
+        return 0.5 if cell.model == "siren" else None
+
+    assert estimate_seconds(cells, workers=2, timer=timer) == ((60 + 50 + 50) / 2, 1)
+    assert timed == ["siren", "ffn"]  # once per configuration
+
+
+# The report's kodak and lego parts ------------------------------------------------------------------------------
+
+def _kodak_record(model, label, image, psnr, protocol, params):
+    fit = {"max_seconds": 60.0, "steps": None} if protocol == "60s" else {"steps": 300, "max_seconds": None}
+    return {"suite": "kodak", "cell_id": f"{model}-{label}-{protocol}-{image}", "status": "ok", "model": model,
+            "label": f"{label}-{protocol}", "target_params": params, "signal": f"../shared/data/kodak/{image}.png",
+            "size": None, "seed": 0, "fit": fit, "params": params, "psnr": psnr, "ssim": psnr / 100, "steps": 10,
+            "train_seconds": 60.0, "seconds_per_step": 0.1, "git_commit": "c" * 40, "git_dirty": False,
+            "history": [{"step": 0, "seconds": 0.0, "psnr": 10.0}, {"step": 10, "seconds": 60.0, "psnr": psnr}]}
+
+
+def test_kodak_report_has_per_image_tables_plots_and_the_anchors(tmp_path):
+    results = tmp_path / "benchmarks" / "results"
+    (results / "kodak").mkdir(parents=True)
+    for protocol in ("60s", "300steps"):
+        for image, shift in (("kodim01", 0.0), ("kodim02", 2.0)):
+            for model, label, psnr, params in (("siren", "100k", 25.0, 100_000), ("siren", "1M", 27.0, 1_000_000),
+                                               ("hashgrid", "same-table-100k", 30.0, 95_000)):
+                record = _kodak_record(model, label, image, psnr + shift, protocol, params)
+                (results / "kodak" / f"{record['cell_id']}.json").write_text(json.dumps(record))
+    text = write_report(results, tmp_path / "BENCHMARKS.md").read_text()
+    assert "PSNR (dB) per image at 60 s" in text and "SSIM per image at 300 steps" in text
+    assert "| siren 100k | 25.00 | 27.00 | 26.00 |" in text  # kodim01, kodim02, mean
+    assert "| hashgrid same-table-100k | 30.00 | 32.00 | 31.00 |" in text
+    assert "**Not the same measurement**" in text and "| GaussianImage | Kodak, 24 images | 44.1 dB | GPU |" in text
+    assert "PSNR (dB) per signal" not in text  # the per-image tables replace it
+    plots = sorted(p.name for p in (tmp_path / "benchmarks" / "plots").glob("kodak*.png"))
+    assert plots == ["kodak_psnr_params.png", "kodak_psnr_time.png"]
+    assert "Mixed commits" not in text
+
+
+def test_per_image_table_averages_seeds_then_images():
+    records = [_kodak_record("siren", "1M", image, psnr, "60s", 1) | {"seed": seed}
+               for image, seed, psnr in (("kodim01", 0, 20.0), ("kodim01", 1, 22.0), ("kodim02", 0, 30.0))]
+    assert per_image_table(records, "psnr", 2) == [{"model": "siren 1M", "kodim01": "21.00", "kodim02": "30.00",
+                                                    "mean": "25.50"}]
+
+
+def test_lego_reach_row_times_to_25_and_28_db():
+    def rec(seed, history, psnr):
+        return {"model": "nerf-nstr", "label": "nstr,100px", "seed": seed, "params": 1000, "psnr": psnr,
+                "ssim": 0.9, "history": [{"seconds": s, "psnr": p} for s, p in history]}
+
+    members = [rec(0, [(0, 10), (40, 25.5), (90, 28.2)], 28.0), rec(1, [(0, 10), (60, 26.0), (300, 27.0)], 27.0)]
+    row = reach_row("nstr,100px", members)
+    assert row["to 25 dB (s)"] == "50 (2/2)" and row["to 28 dB (s)"] == "90 (1/2)"
+    assert row["test PSNR (dB)"] == "27.50 ± 0.71" and row["seeds"] == 2
+    assert reach_row("x", members[1:])["to 28 dB (s)"] == "never (0/1)"
+
+
+def test_lego_report_lists_times_and_anchors(tmp_path):
+    results = tmp_path / "results"
+    (results / "lego").mkdir(parents=True)
+    record = {"suite": "lego", "cell_id": "a", "status": "ok", "model": "nerf-nstr", "label": "nstr,100px",
+              "signal": "../shared/data/nerf/lego", "size": None, "seed": 0, "fit": {"max_seconds": 300.0},
+              "params": 900_000, "psnr": 27.0, "ssim": 0.95, "steps": 10, "train_seconds": 300.0,
+              "history": [{"seconds": 100.0, "psnr": 25.2}], "git_commit": "d" * 40}
+    (results / "lego" / "a.json").write_text(json.dumps(record))
+    text = write_report(results, tmp_path / "B.md").read_text()
+    assert "| nstr,100px (300 s) | 900,000 | 1 | 27.00 | 0.9500 | 100 (1/1) | never (0/1) |" in text
+    assert "| Instant-NGP | lego, 800 x 800, public test split | about 35-36 dB | RTX 3090 |" in text
+    assert "Not the same measurement" in text
+
+
+@pytest.mark.slow
+def test_kodak_quick_wiring_end_to_end(tmp_path, photos, monkeypatch):
+    """`nstr bench kodak --quick` on a tiny photograph: both protocols run, the report renders."""
+    monkeypatch.setattr(provenance, "LOAD_EVERY", 0.5)
+    out = tmp_path / "results"
+    result = CliRunner().invoke(bench_command, ["kodak", "--quick", "--signals", photos[0], "--models", "nstr",
+                                                "--out", str(out), "--no-rerun-busy", "--max-seconds", "1"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "cells (6 to run); estimated training time 00:06" in result.output
+    records = [json.loads(p.read_text()) for p in sorted((out / "kodak-quick").glob("*.json"))]
+    assert len(records) == 6 and all(r["status"] == "ok" and r["load_samples"] for r in records)
+    assert {r["model"] for r in records} == {"nstr", "hashgrid"}
+    text = write_report(out, tmp_path / "B.md").read_text()
+    assert "## Suite `kodak-quick`" in text and "Not the same measurement" in text
