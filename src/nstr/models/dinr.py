@@ -58,9 +58,9 @@ class DINRConfig(ModelConfig):
                                      "(SIREN residual pairs)")
     dropout: float = option(0.0, "dropout in the vector-field blocks while training (official 0.1; 0 with dopri5). "
                                  "Developer measurement (issue 18 note; dinr-ffn, camera 64 px, 10k parameters, "
-                                 "300 full-batch steps): 0.1 bought nothing (sigma 10: 14.2 dB with, 15.3 without; "
-                                 "sigma 5: 23.3 and 23.0) and costs a third more per step (207 against 152 ms at "
-                                 "150k parameters and 4,096 coordinates)")
+                                 "300 full-batch steps, sigma 10, 12 steps): 0.1 bought nothing (14.2 dB with, "
+                                 "15.3 without) and costs a third more per step (207 against 152 ms at 150k "
+                                 "parameters, 4 steps and 4,096 coordinates)")
     mapping: int = option(256, "Fourier encoding width, even (mapping/2 frequencies, sin and cos); 0 = hidden; "
                                "a Linear maps it to hidden unless the two are equal")
     sigma: float = option(2.5, "std of the Fourier frequencies, cycles per unit of x on [-1, 1] (official 10, "
@@ -80,8 +80,9 @@ class DINRConfig(ModelConfig):
     solver: str = option("euler", "ODE solver: euler (official), rk4 or dopri5 (adaptive)")
     ode_steps: int = option(4, "fixed solver steps over [0, t1] (euler, rk4; official 12). Developer measurement "
                                "(issue 18 note; 150k parameters, one thread): a dinr-siren step costs 145 / 287 / "
-                               "452 ms at 4 / 8 / 12 steps (4,096 coordinates), and 300 full-batch steps on a "
-                               "held-out 64 x 96 photograph reach 49.6 dB at 4 steps, 49.7 at 12")
+                               "452 ms at 4 / 8 / 12 steps (4,096 coordinates); 300 full-batch steps at lr 1e-3 "
+                               "on held-out 64 x 96 photographs reach 49.6 dB at 4 steps and 49.7 at 12 on one, "
+                               "46.5 at 4 and 19.4 at 12 (stalled) on another (static SIREN: 36.2, 33.7)")
     t1: float = option(1.0, "integration time T")
     ke_weight: float = option(0.1, "weight lambda of the kinetic-energy term (official 0.1 for images)")
     rtol: float = option(1e-3, "dopri5 relative tolerance")
