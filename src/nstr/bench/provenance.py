@@ -140,6 +140,6 @@ def provenance_notes(records: list[Record]) -> list[str]:
     rerun = [r for r in records if r.get("busy_attempts")]
     if rerun:
         still = sum(map(is_busy, rerun))
-        notes.append(f"{len(rerun)} cell(s) were re-run once because the load exceeded the core count (+0.5) while they "
+        notes.append(f"{len(rerun)} cell(s) were re-run once because the load exceeded the core count + 0.5 while they "
                      f"fitted (both attempts are in their JSON); {still} of the re-runs were busy again.")
     return notes

@@ -7,7 +7,7 @@ a crash becomes a record with ``status: "failed"`` and the error. ``run_suite`` 
 record is ``ok`` for the same cell spec, runs the rest on an executor and writes each record atomically as
 soon as it arrives, with the suite's progress and an ETA (``suite_eta``: from the budgets before the first
 cell finishes, from the rate of finished cells after).
-A cell that fitted while the load exceeded the core count is re-run once (``nstr.bench.provenance``).
+A cell that fitted while the load exceeded the core count (by more than 0.5) is re-run once (``nstr.bench.provenance``).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
         if rerun_busy and is_busy(record):
             busy[record["cell_id"]] = record
     if busy:
-        echo(f"re-running {len(busy)} cell(s) that ran while the load exceeded the core count")
+        echo(f"re-running {len(busy)} cell(s) that ran while the load exceeded the core count + 0.5")
     again = [c for c in todo if c.cell_id in busy]
     for k, record in enumerate(executor.run(again), 1):
         record["executor"] = executor.name
