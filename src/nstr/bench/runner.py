@@ -7,7 +7,7 @@ a crash becomes a record with ``status: "failed"`` and the error. ``run_suite`` 
 record is ``ok`` for the same cell spec, runs the rest on an executor and writes each record atomically as
 soon as it arrives, with the suite's progress and an ETA (``suite_eta``: from the budgets before the first
 cell finishes, from the rate of finished cells after).
-A cell that fitted while the load exceeded the core count is re-run once (``nstr.bench.provenance``).
+A cell that fitted while the load exceeded the core count (by more than 0.5) is re-run once (``nstr.bench.provenance``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
 from nstr.core.io import write_json
 from nstr.core.machine import cpu_model, environment
+from nstr.fresh.select import select
 from nstr.models import build_model
 from nstr.signals import load_signal
 from nstr.train.fit import FitSettings, fit
@@ -85,13 +86,34 @@ def _header(cell: Cell) -> dict[str, Any]:
 def _fit(cell: Cell) -> dict[str, Any]:
 
     signal = load_cell_signal(cell)
+    options, chosen = dict(cell.options), {}
+    if cell.fresh is not None:  # FreSh picks the embedding scale on this signal first (not in the fit's time)
+        chosen = {"fresh": _fresh_choice(cell, signal)}
+        options[chosen["fresh"]["param"]] = chosen["fresh"]["value"]
     torch.manual_seed(cell.seed)
-    model = build_model(cell.model, signal.in_dim, signal.out_dim, **cell.options)
+    model = build_model(cell.model, signal.in_dim, signal.out_dim, **options)
     result = fit(signal, model, FitSettings(**{**cell.fit, "seed": cell.seed}), quiet=True, device=cell.device)
     metrics = dict(result.metrics)
     history = [{k: h[k] for k in HISTORY_KEYS if k in h} for h in metrics.pop("history", [])]
     height, width = signal.shape if signal.kind == "image" else (None, None)
-    return {**metrics, "height": height, "width": width, "samples": len(signal), "history": history}
+    return {**metrics, **chosen, "height": height, "width": width, "samples": len(signal), "history": history}
+
+
+_fresh_choices: dict[str, dict[str, Any]] = {}
+
+
+def _fresh_choice(cell: Cell, signal: Any) -> dict[str, Any]:
+    """FreSh's choice for the cell: {param, value, seconds}. It is a property of the signal and the architecture
+    (untrained models seeded 0..9, as the official code), so every seed of a fit gets the same choice; a process
+    computes it once (``cached`` on reuse)."""
+    param, values = cell.fresh
+    key = json.dumps([cell.signal, cell.size, cell.signal_options, cell.model, cell.options, param, values,
+                      cell.device], sort_keys=True, default=str)
+    if key in _fresh_choices:
+        return {**_fresh_choices[key], "cached": True}
+    selection = select(signal, cell.model, param, values, options=dict(cell.options), seed=0, device=cell.device)
+    _fresh_choices[key] = {"param": selection.param, "value": selection.best.value, "seconds": selection.seconds}
+    return dict(_fresh_choices[key])
 
 
 def load_cell_signal(cell: Cell):
@@ -211,7 +233,7 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
         if rerun_busy and is_busy(record):
             busy[record["cell_id"]] = record
     if busy:
-        echo(f"re-running {len(busy)} cell(s) that ran while the load exceeded the core count")
+        echo(f"re-running {len(busy)} cell(s) that ran while the load exceeded the core count + 0.5")
     again = [c for c in todo if c.cell_id in busy]
     for k, record in enumerate(executor.run(again), 1):
         record["executor"] = executor.name

@@ -95,6 +95,19 @@ class Suite:
     #: beside each NSTR cell, the hash grid with NSTR's table (size, levels, resolutions, features), labelled
     #: "same-table-<budget>": what NSTR adds to the grid it is built on
     same_table: bool = False
+    #: beside each SIREN / Fourier-MLP cell, the same model with its embedding scale chosen by FreSh from the
+    #: official grid (``FRESH_GRIDS``), labelled "<budget>+fresh": no baseline is left at a default that does
+    #: not suit the signal
+    fresh: bool = False
+
+
+#: FreSh's candidate grids per model (the official code's): SIREN's omega0 and the Fourier MLP's sigma.
+FRESH_GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "siren": ("omega0", tuple(float(v) for v in range(10, 201, 10))),
+    "ffn": ("sigma", tuple(float(v) for v in range(1, 21))),
+}
+#: Label suffix of a cell whose embedding scale FreSh chose.
+FRESH = "+fresh"
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ class Cell:
     variant: str | None = None
     signal_options: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"  #: where the cell fits ("cpu", "cuda:0", "mps"): one device per results folder
+    #: (option, candidate values): FreSh picks the option's value on the signal before the fit (None: as given)
+    fresh: tuple[str, tuple[float, ...]] | None = None
 
     @property
     def label(self) -> str:
@@ -133,6 +148,8 @@ class Cell:
         spec = json.loads(json.dumps(asdict(self)))
         if spec["device"] == "cpu":
             del spec["device"]
+        if spec["fresh"] is None:  # likewise for cells without a FreSh selection
+            del spec["fresh"]
         return spec
 
 
@@ -255,7 +272,7 @@ SUITES: dict[str, Suite] = {
             budgets={"ffn": (1_200_000,), "siren": (1_200_000,), "hashgrid": (500_000,), "nstr": (300_000,),
                      ANY_MODEL: (300_000,)},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 25, "batch_size": MINIBATCH},
-            model_fit=WHOLE_IMAGES,
+            model_fit=WHOLE_IMAGES, fresh=True,
         ),
         Suite(
             "budget",
@@ -263,7 +280,7 @@ SUITES: dict[str, Suite] = {
             signals=("astronaut", "camera", "grass"), models=(*PAPER_MODELS, "gaussians"),
             budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000)},
             size=None, max_seconds=30.0, seeds=3, fit={"eval_every": 25, "holdout": 0.1, "batch_size": MINIBATCH},
-            model_fit=WHOLE_IMAGES,
+            model_fit=WHOLE_IMAGES, fresh=True,
         ),
         Suite(
             "ablation",
@@ -310,7 +327,7 @@ SUITES: dict[str, Suite] = {
             "with NSTR's table",
             signals=KODAK, models=IMAGE_MODELS, budgets={ANY_MODEL: (100_000, 300_000, 1_000_000)},
             size=None, max_seconds=60.0, seeds=1, fit={"eval_every": 50, "batch_size": MINIBATCH},
-            model_fit=WHOLE_IMAGES, same_table=True,
+            model_fit=WHOLE_IMAGES, same_table=True, fresh=True,
             protocols=(("60s", {"max_seconds": 60.0, "steps": None}),
                        (f"{KODAK_STEPS}steps", {"steps": KODAK_STEPS, "max_seconds": None})),
         ),
@@ -492,9 +509,16 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
                 model_fit = {**fit, **suite.model_fit.get(model, {})}
                 cells += [Cell(suite.name, model, signal, seed, size, options, cell_fit(signal, model, model_fit),
                                target, params, device=device) for seed in range(seeds)]
+    if suite.fresh:
+        cells += [fresh_cell(c) for c in cells if c.model in FRESH_GRIDS]
     if suite.same_table and "hashgrid" in MODELS:
         cells += [same_table_cell(c, dims[c.signal]) for c in cells if c.model == "nstr"]
     return with_protocols(suite, cells, o)
+
+
+def fresh_cell(cell: Cell) -> Cell:
+    """The cell again with its embedding scale left to FreSh (``FRESH_GRIDS``), labelled "<label>+fresh"."""
+    return replace(cell, fresh=FRESH_GRIDS[cell.model], variant=f"{cell.label}{FRESH}")
 
 
 def same_table_options(nstr_options: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from nstr.bench.provenance import cell_load, cores
+from nstr.bench.provenance import cell_load, over_cores
 from nstr.bench.runner import OK, read_record
 
 Record = dict[str, Any]
@@ -160,7 +160,7 @@ def machines(records: list[Record]) -> list[str]:
 def busy(records: list[Record]) -> str | None:
     """A warning when cells ran on a machine busier than its CPU count (their wall-time budgets bought less);
     the load is the highest sampled while the cell fitted (before and after it, for older records)."""
-    loaded = [r for r in records if cell_load(r) > cores(r)]
+    loaded = [r for r in records if over_cores(r)]
     if not loaded:
         return None
     peak = max(cell_load(r) for r in loaded)

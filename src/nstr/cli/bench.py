@@ -119,7 +119,7 @@ def _suite_options(command):
         click.option("--allow-dirty", is_flag=True,
                      help="run from a checkout with uncommitted changes (every cell is marked dirty)"),
         click.option("--no-rerun-busy", "rerun_busy", is_flag=True, flag_value=False, default=True,
-                     help="do not re-run a cell whose load average exceeded the core count while it fitted"),
+                     help="do not re-run a cell whose load average exceeded the core count + 0.5 while it fitted"),
     ]
     for option in reversed(options):
         command = option(command)
