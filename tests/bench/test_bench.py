@@ -4,6 +4,7 @@ the report with its plots and claims ledger, and the quick suite end to end."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import replace
@@ -373,6 +374,9 @@ def test_perf_counts_the_matrix_work_of_a_step():
     assert timing["flops"] == 3 * forward - 2 * BATCH * 2 * 16
     assert timing["seconds_per_step"] > 0 and timing["params"] == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
     assert timing["decode_seconds"] > 0  # a whole 768 x 512 image, as perf.json's decode_fps_768x512
+    assert timing["products"] == "float32"
+    dinr = time_steps("dinr-siren", {"hidden": 8, "blocks": 1, "ode_steps": 1, "field_precision": "bf16"}, 1, 1)
+    assert dinr["products"] == "bf16 (vector field)"
 
 
 def test_perf_command_rejects_bad_input(tmp_path):
@@ -398,6 +402,28 @@ def test_dinr_suite_matches_parameters_and_adds_noise():
     assert signal.noise == 0.3 and not torch.equal(signal.values, signal.clean)
 
 
+def test_dinr_suite_runs_each_protocol_with_its_budget():
+    """Equal-time variants get the suite's 60 s, equal-steps variants DINR_STEPS steps and no time limit (3 seeds
+    for the clean comparisons); the official recipe reaches its cells; --quick shrinks both budgets."""
+    from nstr.bench.suites import DINR_STEPS, EQUAL_STEPS, expand
+
+    cells = expand("dinr", Overrides(signals=("camera",)))
+    timed = [c for c in cells if not c.label.endswith(EQUAL_STEPS)]
+    stepped = [c for c in cells if c.label.endswith(EQUAL_STEPS)]
+    assert all(c.fit["max_seconds"] == 60.0 and c.fit["steps"] is None for c in timed)
+    assert all(c.fit["steps"] == DINR_STEPS and c.fit["max_seconds"] is None for c in stepped)
+    labels = {c.label: c for c in stepped}
+    assert [c.seed for c in stepped if c.label == "dinr-siren" + EQUAL_STEPS] == [0, 1, 2]
+    official = labels["siren,official-recipe" + EQUAL_STEPS].fit
+    assert (official["lr"], official["optimizer"], official["schedule"]) == (1e-3, "adamw", "plateau")
+    assert labels["dinr-official,ke=0,noise=0.3" + EQUAL_STEPS].options["ke_weight"] == 0.0
+    assert {c.label for c in timed} >= {"siren", "dinr-siren", "dinr-siren,ke=0,noise=0.3"}
+    quick = expand("dinr", Overrides(quick=True, models=("dinr-official",)))
+    assert quick and all(c.fit["steps"] == 3 and c.seed == 0 for c in quick)
+    given = expand("dinr", Overrides(signals=("camera",), models=("siren",), steps=7, seeds=1))
+    assert all(c.fit["steps"] == 7 and c.fit["max_seconds"] is None and c.seed == 0 for c in given)
+
+
 def test_ledger_measures_audio_shape_and_dinr_claims():
     from nstr.bench.ledger import ledger_rows
 
@@ -410,7 +436,13 @@ def test_ledger_measures_audio_shape_and_dinr_claims():
         "sdf": [rec("nstr", chamfer_p2s=0.6e-4, chamfer=1.5e-3), rec("siren", chamfer_p2s=1e-4, chamfer=1.5e-3)],
         "dinr": [rec("dinr-siren", psnr=33.0), rec("siren", psnr=30.0),  # MSE ratio 10^-0.3: 50 % lower
                  rec("dinr-siren", "dinr-siren,ke=0.1,noise=0.3", psnr=25.0),
-                 rec("dinr-siren", "dinr-siren,ke=0,noise=0.3", psnr=25.0)],
+                 rec("dinr-siren", "dinr-siren,ke=0,noise=0.3", psnr=25.0),
+                 # equal steps: two seeds, 10 % and 0 % lower MSE (mean 5 %); the official pair 90 % lower
+                 *(rec("dinr-siren", "dinr-siren,equal-steps", psnr=30.0 - 10 * math.log10(0.9) * (1 - s), seed=s)
+                   for s in (0, 1)),
+                 *(rec("siren", "siren,equal-steps", psnr=30.0, seed=s) for s in (0, 1)),
+                 rec("dinr-official", "dinr-official,equal-steps", psnr=40.0),
+                 rec("siren", "siren,official-recipe,equal-steps", psnr=30.0)],
     }
     ledger = {r["claim"]: r for r in ledger_rows(suites, [])}
     audio = ledger["audio: SNR over SIREN"]
@@ -419,8 +451,13 @@ def test_ledger_measures_audio_shape_and_dinr_claims():
     assert shape["verdict"] == "holds" and "40 % lower" in shape["ours"]
     dinr = ledger["MSE lower than static INRs (up to)"]
     assert dinr["verdict"] == "partly (right direction, smaller)" and "up to 50 %" in dinr["ours"]
+    assert "dinr-siren vs siren 5 % (2 fits)" in dinr["ours, equal steps"]
+    assert "up to 90 %" in dinr["ours, equal steps"]
+    assert dinr["verdict, equal steps"] == "partly (right direction, smaller)"
     noise = ledger["kinetic-energy term: MSE lower at 30% noise (up to)"]
     assert noise["verdict"] == "does not hold" and "up to 0 %" in noise["ours"]
+    assert noise["verdict, equal steps"] == "not measured yet"
+    assert ledger["audio: SNR over SIREN"]["ours, equal steps"] == ""  # only DINR's claims have the second protocol
 
 
 def test_ledger_measures_the_nerf_claims():

@@ -253,7 +253,7 @@ def test_training_field_runs_in_bf16_only_where_asked_and_stays_close():
 
 def test_dropout_only_in_training_loss_and_forward_is_deterministic():
     torch.manual_seed(0)
-    model = DINRFFN(2, 1, hidden=32, mapping=16, blocks=2, ode_steps=2)  # preset dropout 0.1
+    model = DINRFFN(2, 1, hidden=32, mapping=16, blocks=2, ode_steps=2, dropout=0.1)  # the official dropout
     x, target = torch.rand(64, 2) * 2 - 1, torch.zeros(64, 1)
     model.train()
     assert torch.equal(model(x), model(x))
@@ -293,9 +293,18 @@ def test_presets_and_parameter_counts():
     assert (siren.config.embedding, siren.config.hidden, siren.config.blocks, siren.config.activation) == (
         "siren", 192, 2, "sine")
     assert (siren.config.omega0, siren.config.dropout, siren.config.ode_steps, siren.config.ke_weight) == (
-        30.0, 0.0, 12, 0.1)
+        30.0, 0.0, 4, 0.1)
     assert (ffn.config.mapping, ffn.config.hidden, ffn.config.blocks, ffn.config.activation) == (256, 256, 3, "gelu")
-    assert (ffn.config.dropout, ffn.config.sigma, ffn.config.solver, ffn.config.t1) == (0.1, 10.0, "euler", 1.0)
+    # Measured training defaults (the options' help): sigma 2.5, no dropout, 4 Euler steps; the official preset
+    # keeps the official 12 steps, the AdamW + plateau recipe and a float32 field.
+    assert (ffn.config.dropout, ffn.config.sigma, ffn.config.solver, ffn.config.t1) == (0.0, 2.5, "euler", 1.0)
+    assert ffn.config.ode_steps == 4
+    official = build_model("dinr-official", 2, 3)
+    assert {k: v for k, v in official.config.to_dict().items() if k not in ("ode_steps", "field_precision")} == {
+        k: v for k, v in siren.config.to_dict().items() if k not in ("ode_steps", "field_precision")}
+    assert (official.config.ode_steps, official.config.field_precision) == (12, "fp32")
+    assert type(official).fit_defaults == {"optimizer": "adamw", "schedule": "plateau"}
+    assert type(official).default_lr == 1e-3
     assert generic.config.to_dict() == ffn.config.to_dict()
     # By hand: residual blocks run at width + 1 (time concatenated), then Linear(width + 1 -> width).
     w = 257
@@ -309,7 +318,7 @@ def test_presets_and_parameter_counts():
     assert siren.embedding.linear.weight.abs().max() <= 0.5
     for layer in (siren.field.blocks[0].first, siren.field.blocks[1].second, siren.decoder):
         assert layer.weight.abs().max() <= math.sqrt(6 / layer.in_features) / 30
-    assert ffn.embedding.features.B.std().item() == pytest.approx(10.0, rel=0.1)
+    assert ffn.embedding.features.B.std().item() == pytest.approx(2.5, rel=0.1)
 
 
 def test_nstr_embedding_reuses_nstr_and_scales_its_grid_rate():
@@ -329,7 +338,7 @@ def test_nstr_embedding_reuses_nstr_and_scales_its_grid_rate():
     ({"ode_steps": -2}, "ode_steps must be >= 1"),
     ({"solver": "heun"}, "solver must be one of euler, rk4, dopri5, got 'heun'"),
     ({"embedding": "hash"}, "embedding must be one of ffn, siren, nstr"),
-    ({"solver": "dopri5"}, "dopri5 needs a deterministic field"),
+    ({"solver": "dopri5", "dropout": 0.1}, "dopri5 needs a deterministic field"),
     ({"mapping": 255}, "mapping must be an even number"),
     ({"ke_weight": -1.0}, "ke_weight must be a finite number >= 0"),
     ({"t1": 0.0}, "t1 must be positive"),
@@ -338,7 +347,7 @@ def test_bad_options_are_one_line_errors(options, phrase):
     with pytest.raises(NstrError, match=phrase) as info:
         build_model("dinr-ffn", 2, 1, **options)
     assert "\n" not in str(info.value)
-    build_model("dinr-ffn", 2, 1, solver="dopri5", dropout=0.0)  # the fix the message names works
+    build_model("dinr-ffn", 2, 1, solver="dopri5")  # the fix the message names works (no dropout, the default)
 
 
 def test_parameter_sizer_matches_budgets():

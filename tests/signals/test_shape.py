@@ -179,6 +179,7 @@ TINY = {
     "dinr": {"hidden": 6, "blocks": 1, "mapping": 6, "ode_steps": 2},
     "dinr-ffn": {"hidden": 6, "blocks": 1, "mapping": 6, "ode_steps": 2},
     "dinr-siren": {"hidden": 6, "blocks": 1, "ode_steps": 2},
+    "dinr-official": {"hidden": 6, "blocks": 1, "ode_steps": 2},
 }
 
 

@@ -50,6 +50,7 @@ SMALL: dict[str, dict] = {
     "dinr-ffn": {"hidden": 8, "mapping": 8, "blocks": 1, "ode_steps": 2},
     "dinr-siren": {"hidden": 8, "blocks": 1, "solver": "dopri5", "rtol": 1e-2, "atol": 1e-2},
     "gaussians": {"count": 40},
+    "dinr-official": {"hidden": 8, "blocks": 1, "ode_steps": 2},
     "nerf-nstr": {"log2_table": 10, "levels": 3, "max_res": 32, "occupancy_res": 8, "occupancy_every": 1,
                   "lambda_pde": 0.1, "samples_per_ray": 32},
     "nerf-hashgrid": {"log2_table": 10, "levels": 3, "max_res": 32, "occupancy_res": 8, "occupancy_every": 1,

@@ -99,3 +99,19 @@ def test_cli_takes_the_official_recipe(tmp_path):
     assert main(args) == 0
     fit = json.loads((out / "config.json").read_text())["fit"]
     assert (fit["optimizer"], fit["schedule"]) == ("adamw", "plateau")
+
+
+def test_dinr_official_preset_brings_the_official_recipe(tmp_path):
+    """``--model dinr-official`` trains with AdamW at 1e-3 and the plateau schedule unless the command line says
+    otherwise (its ``fit_defaults``), in float32 (the official field precision)."""
+    from nstr.cli.main import main
+
+    common = ["fit", "camera", "--model", "dinr-official", "--hidden", "8", "--blocks", "1", "--ode-steps", "2",
+              "--resize", "16x16", "--steps", "2", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "a")]) == 0
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert (config["fit"]["optimizer"], config["fit"]["schedule"]) == ("adamw", "plateau")
+    assert config["model"]["options"]["field_precision"] == "fp32"
+    assert main([*common, "--schedule", "cosine", "--out", str(tmp_path / "b")]) == 0
+    fit = json.loads((tmp_path / "b" / "config.json").read_text())["fit"]
+    assert (fit["optimizer"], fit["schedule"]) == ("adamw", "cosine")

@@ -30,6 +30,7 @@ SMALL = {
     "dinr": {"hidden": 16, "blocks": 1},
     "dinr-ffn": {"hidden": 16, "blocks": 1},
     "dinr-siren": {"hidden": 16, "blocks": 1},
+    "dinr-official": {"hidden": 16, "blocks": 1},
 }
 
 

@@ -66,7 +66,8 @@ def time_steps(model_name: str, options: dict[str, Any], repeats: int = 10, warm
         step(x, y)
     seconds = (time.perf_counter() - start) / repeats
     return {"params": model.num_params(), "seconds_per_step": seconds, "flops": float(counter.get_total_flops()),
-            "decode_seconds": decode_seconds(model)}
+            "decode_seconds": decode_seconds(model),
+            "products": _products(model, x)}
 
 
 def decode_seconds(model: Field, height: int = DECODE_SIZE[0], width: int = DECODE_SIZE[1], repeats: int = 3
@@ -81,6 +82,14 @@ def decode_seconds(model: Field, height: int = DECODE_SIZE[0], width: int = DECO
     return (time.perf_counter() - start) / repeats
 
 
+def _products(model: torch.nn.Module, x: torch.Tensor) -> str:
+    """The dtype of the model's matrix products in training: float32, or bf16 for a DINR whose vector field
+    runs in bf16 (``field_precision``; its GEMM fraction is then of the float32 rate it does not run at)."""
+    field_dtype = getattr(model, "field_dtype", None)
+    dtype = field_dtype(x, training=True) if field_dtype is not None else x.dtype
+    return "bf16 (vector field)" if dtype == torch.bfloat16 else str(dtype).removeprefix("torch.")
+
+
 def model_rows(models: list[str], rate: float) -> list[dict[str, Any]]:
     """One row per model at about ``TARGET_PARAMS`` parameters."""
     rows = []
@@ -92,6 +101,7 @@ def model_rows(models: list[str], rate: float) -> list[dict[str, Any]]:
             "samples_per_second": BATCH / timing["seconds_per_step"], "gflop_per_step": timing["flops"] / 1e9,
             "gemm_fraction": timing["flops"] / timing["seconds_per_step"] / rate,
             "decode_fps_768x512": 1 / timing["decode_seconds"],
+            "products": timing["products"],
         })
         print(f"{name:<14} {rows[-1]['ms_per_step']:8.1f} ms/step  {rows[-1]['samples_per_second']:>10,.0f} samples/s"
               f"  {rows[-1]['gemm_fraction']:.1%} of GEMM", flush=True)
@@ -175,7 +185,8 @@ def run(out_dir: Path, models: list[str] | None = None, siren_steps: int = 30,
          f"decode_fps_768x512: whole {DECODE_SIZE[1]}x{DECODE_SIZE[0]} images per second from model.predict, as "
          "nstr render decodes before writing (untrained weights; the 2-D Gaussians spread evenly). "
          f"FLOPs counted by torch's FlopCounterMode (matrix products; gathers and elementwise work are not "
-         f"counted), as a fraction of the measured {rate / 1e9:.0f} GFLOP/s fp32 matrix-multiply rate. "
+         f"counted), as a fraction of the measured {rate / 1e9:.0f} GFLOP/s fp32 matrix-multiply rate (DINR's "
+         f"vector field multiplies in bf16 where the CPU does so natively: see products). "
          f"NSTR's transport + smoothness terms (lambda_pde 0.1, lambda_smooth 0.01) cost {cost['ratio']:.2f}x a "
          f"step without them ({cost['ms_with']:.1f} against {cost['ms_without']:.1f} ms; target <= 1.6x)."),
         command, rows, matmul_gflops=rate / 1e9, regulariser_cost=cost,

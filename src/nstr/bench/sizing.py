@@ -50,6 +50,7 @@ SIZERS: dict[str, Sizer] = {
     "dinr-siren": Sizer(Knob("hidden", 4, 2048)),
     # 2-D Gaussians: 5 + C parameters each, so the count alone meets any budget.
     "gaussians": Sizer(Knob("count", 1, 2_000_000)),
+    "dinr-official": Sizer(Knob("hidden", 4, 2048)),
 }
 FALLBACK = Sizer(Knob("hidden", 4, 2048))
 #: A budget is matched when the parameter count is within this fraction of the target.

@@ -50,6 +50,8 @@ ANY_MODEL = "*"
 #: Models that draw the whole image each step train on every (training) pixel in the equal-time suites: a
 #: random quarter of a 768 x 512 image cost the 2-D Gaussians 1.3x the whole image (nstr.models.gaussians).
 WHOLE_IMAGES = {"gaussians": {"batch_size": 0}}
+#: Step budget of equal-steps variants in a --quick wiring check.
+QUICK_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class Variant:
     target_params: int | None = None  #: size the model to this many parameters (None: options as given)
     signal_options: dict[str, Any] = field(default_factory=dict)  #: e.g. {"noise": 0.1} for images
     signals: tuple[str, ...] | None = None  #: only these of the suite's signals (None: all)
+    fit: dict[str, Any] = field(default_factory=dict)  #: FitSettings of this variant only (lr, optimizer...)
+    equal_steps: bool = False  #: trained for the suite's ``equal_steps`` budget instead of its wall time
+    seeds: int | None = None  #: seeds of this variant (None: the suite's)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class Suite:
     variants: tuple[Variant, ...] = ()  #: if given, these configurations replace models x budgets
     #: FitSettings of one model over ``fit`` (the 2-D Gaussians draw the whole image every step)
     model_fit: dict[str, dict[str, Any]] = field(default_factory=dict)
+    equal_steps: int | None = None  #: the step budget of variants with ``equal_steps`` (a second protocol)
     #: budgets compared side by side, (name, fit settings): every cell runs under each, its label suffixed with
     #: "-<name>" (kodak: equal wall time and equal steps). Empty: the one budget above.
     protocols: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -188,22 +194,47 @@ ABLATION_VARIANTS = (
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 
-#: DINR against its static counterparts at matched parameters; denoising with the kinetic term on and off;
-#: solver and step count. Noise is Gaussian with std a fraction of the value range, scored on the clean image.
+#: DINR against its static counterparts at matched parameters, under two protocols. Equal time (the suite's 60 s):
+#: each model's defaults on the development photographs; denoising with the kinetic term on and off; solver and
+#: step count; NSTR's spectral features as the embedding. Equal steps (``DINR_STEPS`` optimiser steps each, the
+#: paper's protocol of equal training epochs): each model's defaults, and the paper's own comparison (the official
+#: Dynamical SIREN and the static SIREN both trained with the official recipe: AdamW 1e-3, plateau schedule), clean
+#: with 3 seeds and at 10/20/30 % noise with the kinetic term on and off. Noise is Gaussian with std a fraction of
+#: the value range, scored on the clean image. Labels of equal-steps variants end with ``EQUAL_STEPS``.
 DINR_PARAMS = 150_000
+DINR_STEPS = 300
+EQUAL_STEPS = ",equal-steps"
+#: The official training recipe (DINR's configs train every model of a comparison with it).
+OFFICIAL_RECIPE = {"lr": 1e-3, "optimizer": "adamw", "schedule": "plateau"}
+DINR_MODELS = ("siren", "dinr-siren", "ffn", "dinr-ffn")
+#: (label, model, options, fit) of the kinetic-term comparison at each protocol: the static SIREN and DINR with
+#: the term on and off, with each model's defaults (equal time) or the official recipe (equal steps).
+_NOISE_ARMS = {
+    "": (("siren", "siren", {}, {}), ("dinr-siren,ke=0.1", "dinr-siren", {}, {}),
+         ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}, {})),
+    EQUAL_STEPS: (("siren,official-recipe", "siren", {}, OFFICIAL_RECIPE),
+                  ("dinr-official,ke=0.1", "dinr-official", {}, {}),
+                  ("dinr-official,ke=0", "dinr-official", {"ke_weight": 0.0}, {})),
+}
 DINR_VARIANTS = (
-    *(Variant(name, name, target_params=DINR_PARAMS) for name in ("siren", "dinr-siren", "ffn", "dinr-ffn")),
-    *(Variant(f"{name}{tag},noise={noise:g}", name, options, DINR_PARAMS, {"noise": noise}, ("camera",))
-      for noise in (0.1, 0.2, 0.3)
-      for name, options, tag in (("siren", {}, ""), ("dinr-siren", {}, ",ke=0.1"),
-                                 ("dinr-siren", {"ke_weight": 0.0}, ",ke=0"))),
+    *(Variant(name, name, target_params=DINR_PARAMS) for name in DINR_MODELS),
+    *(Variant(f"{label},noise={noise:g}{protocol}", model, options, DINR_PARAMS, {"noise": noise}, ("camera",),
+              fit=fit, equal_steps=bool(protocol))
+      for protocol, arms in _NOISE_ARMS.items() for noise in (0.1, 0.2, 0.3) for label, model, options, fit in arms),
     *(Variant(f"dinr-siren,{solver},steps={steps}", "dinr-siren", {"solver": solver, "ode_steps": steps},
               DINR_PARAMS, signals=("camera",))
-      for solver, steps in (("euler", 4), ("euler", 24), ("rk4", 4), ("rk4", 12))),
+      for solver, steps in (("euler", 4), ("euler", 12), ("euler", 24), ("rk4", 4), ("rk4", 12))),
     Variant("dinr-siren,dopri5", "dinr-siren", {"solver": "dopri5"}, DINR_PARAMS, signals=("camera",)),
     # The paper's open question: dynamics on top of a stronger encoding (NSTR's spectral features).
-    Variant("dinr,embedding=nstr", "dinr", {"embedding": "nstr", "hidden": 64, "blocks": 2, "log2_table": 12}),
-    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}),
+    Variant("dinr,embedding=nstr", "dinr", {"embedding": "nstr", "hidden": 64, "blocks": 2, "log2_table": 12},
+            signals=("astronaut", "camera")),
+    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}, signals=("astronaut", "camera")),
+    # Equal steps, clean: each model's defaults, then both at the official recipe (the paper's comparison).
+    *(Variant(f"{name}{EQUAL_STEPS}", name, target_params=DINR_PARAMS, equal_steps=True, seeds=3)
+      for name in DINR_MODELS),
+    Variant(f"siren,official-recipe{EQUAL_STEPS}", "siren", target_params=DINR_PARAMS, fit=OFFICIAL_RECIPE,
+            equal_steps=True, seeds=3),
+    Variant(f"dinr-official{EQUAL_STEPS}", "dinr-official", target_params=DINR_PARAMS, equal_steps=True, seeds=3),
 )
 
 #: The NSTR paper's NeRF comparison (Sec. 5.6): each model at its default size and at the other's, so the
@@ -259,9 +290,10 @@ SUITES: dict[str, Suite] = {
         ),
         Suite(
             "dinr",
-            "DINR against static SIREN / Fourier MLP at matched parameters and equal time; noise; solvers",
-            signals=("astronaut", "camera"), models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0,
-            seeds=1, fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS,
+            f"DINR against static SIREN / Fourier MLP at matched parameters, at equal time (60 s) and at equal steps "
+            f"({DINR_STEPS}; labels ending {EQUAL_STEPS}); noise with the kinetic term on and off; solvers",
+            signals=PHOTOS, models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0, seeds=1,
+            fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS, equal_steps=DINR_STEPS,
         ),
         Suite(
             "audio",
@@ -319,13 +351,15 @@ def get_suite(name: str) -> Suite:
 
 def quick_variant(suite: Suite) -> Suite:
     """The suite shrunk to a wiring check: first signal at 64 px, 3 s per cell (and 20 steps, when the suite
-    compares protocols), one seed, its own results."""
+    compares protocols; 3 steps for equal-steps variants), one seed, its own results."""
     if suite.name == "quick":
         return suite
     protocols = ((("3s", {"max_seconds": 3.0, "steps": None}), ("20steps", {"steps": 20, "max_seconds": None}))
                  if suite.protocols else ())
     return replace(suite, name=f"{suite.name}-quick", signals=suite.signals[:1], size=64, max_seconds=3.0,
-                   steps=None, seeds=1, protocols=protocols)
+                   steps=None, seeds=1, protocols=protocols,
+                   variants=tuple(replace(v, seeds=None) for v in suite.variants),
+                   equal_steps=QUICK_STEPS if suite.equal_steps else None)
 
 
 def precision_variant(suite: Suite, precision: str) -> Suite:
@@ -459,7 +493,10 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
         if o.budgets is not None:
             raise NstrError(f"suite '{suite.name}' compares named configurations, not parameter budgets: "
                             "drop --budgets")
-        cells = [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models)]
+        # --steps / --max-seconds give every cell that budget; otherwise equal-steps variants get the suite's
+        steps = None if o.steps is not None or o.max_seconds is not None else suite.equal_steps
+        cells = [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models,
+                                                                    steps, o.seeds is not None)]
         return with_protocols(suite, cells, o)
     if o.budgets is not None and any(b < 1 for b in o.budgets):
         raise NstrError(f"--budgets must be positive parameter counts, got {','.join(map(str, o.budgets))}")
@@ -520,13 +557,20 @@ def with_protocols(suite: Suite, cells: list[Cell], o: Overrides) -> list[Cell]:
 
 
 def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | None, fit: dict[str, Any],
-                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None) -> list[Cell]:
-    """Cells of a variant suite, in order variant x signal x seed; --models keeps the variants of those models."""
+                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None, equal_steps: int | None = None,
+                   seeds_given: bool = False) -> list[Cell]:
+    """Cells of a variant suite, in order variant x signal x seed; --models keeps the variants of those models.
+    A variant's own fit settings join the suite's; an equal-steps variant trains ``equal_steps`` steps (when
+    given) with no time limit; its own seeds count unless --seeds was given."""
     chosen = [v for v in suite.variants if v.model in MODELS and (models is None or v.model in models)]
     if not chosen:
         raise NstrError(f"suite '{suite.name}' has no variants of {', '.join(models or ())}")
     cells = []
     for variant in chosen:
+        budget = {"steps": equal_steps, "max_seconds": None} if variant.equal_steps and equal_steps else {}
+        variant_fit = {**fit, **variant.fit, **budget}
+        FitSettings(**variant_fit).validate()
+        variant_seeds = seeds if seeds_given or variant.seeds is None else variant.seeds
         for signal in signals:
             if variant.signals is not None and signal not in variant.signals:
                 continue
@@ -535,7 +579,7 @@ def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | Non
                 options, params = size_model(variant.model, *dims[signal], variant.target_params, options)
             else:
                 params = count_params(variant.model, *dims[signal], options)
-            cells += [Cell(suite.name, variant.model, signal, seed, size, options, cell_fit(signal, variant.model, fit),
-                           variant.target_params, params, variant.label, dict(variant.signal_options))
-                      for seed in range(seeds)]
+            cells += [Cell(suite.name, variant.model, signal, seed, size, options,
+                           cell_fit(signal, variant.model, variant_fit), variant.target_params, params, variant.label,
+                           dict(variant.signal_options)) for seed in range(variant_seeds)]
     return cells

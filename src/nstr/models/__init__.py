@@ -1,7 +1,16 @@
 """Coordinate networks. Importing this package registers every built-in model by name."""
 
 from nstr.models.base import Field, ModelConfig, option
-from nstr.models.dinr import DINR, DINRFFN, DINRConfig, DINRFFNConfig, DINRSiren, DINRSirenConfig
+from nstr.models.dinr import (
+    DINR,
+    DINRFFN,
+    DINRConfig,
+    DINRFFNConfig,
+    DINROfficial,
+    DINROfficialConfig,
+    DINRSiren,
+    DINRSirenConfig,
+)
 from nstr.models.ffn import FourierMLP, FourierMLPConfig
 from nstr.models.gaussians import Gaussians2D, GaussiansConfig
 from nstr.models.hashgrid import HashGridConfig, HashGridField
@@ -16,5 +25,6 @@ __all__ = [
     "Gaussians2D", "GaussiansConfig",
     "NSTR", "NSTRConfig", "NSTRPaper", "NSTRPaperConfig",
     "RadianceModel", "RenderConfig", "NeRFNSTR", "NeRFHashGrid", "NeRFTriPlane",
-    "DINR", "DINRConfig", "DINRFFN", "DINRFFNConfig", "DINRSiren", "DINRSirenConfig",
+    "DINR", "DINRConfig", "DINRFFN", "DINRFFNConfig", "DINROfficial", "DINROfficialConfig", "DINRSiren",
+    "DINRSirenConfig",
 ]
