@@ -23,7 +23,7 @@ from scipy.stats import spearmanr
 from nstr.bench.report import write_result
 from nstr.inspect.frequency import field_frequency
 from nstr.models import build_model
-from nstr.train.fit import _optimizer
+from nstr.train.fit import _optimizer, training_step
 
 #: (label, model, options): the default, the variants that change where the detail lives, the paper's model.
 VARIANTS = (
@@ -47,12 +47,9 @@ def fit_chirp(model_name: str, options: dict, start: float, sweep: float, seed: 
     inner = slice(N // 10, N - N // 10)
     torch.manual_seed(seed)
     model = build_model(model_name, 1, 1, **options)
-    optimizer = _optimizer(model, model.default_lr)
+    step = training_step(model, _optimizer(model, model.default_lr))
     for _ in range(steps):
-        loss = sum(model.loss_terms(x, y).values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        step(x, y)
     with torch.no_grad():
         mse = torch.mean((model(x) - y) ** 2).item()
         basis = model.local_frequency(x).abs().view(-1).numpy()

@@ -181,7 +181,7 @@ def test_local_frequency_tracks_a_chirp(sweep):
     field's instantaneous frequency does: tests/inspect/test_frequency.py.)"""
     from scipy.stats import spearmanr
 
-    from nstr.train.fit import _optimizer
+    from nstr.train.fit import _optimizer, training_step
 
     n, start = 2048, 35.0 if sweep < 0 else 20.0
     x = ((torch.arange(n) * 2 + 1) / n - 1).view(-1, 1)
@@ -191,12 +191,9 @@ def test_local_frequency_tracks_a_chirp(sweep):
     # The paper's loss (transport term at 0.1) and one learning rate: nstr-paper's default recipe turns the term
     # off and speeds up the grid, and with it the estimate does not track (the proposition needs the term).
     model = build_model("nstr-paper", 1, 1, lambda_pde=0.1, grid_lr_scale=1.0)
-    optimizer = _optimizer(model, model.default_lr)
+    step = training_step(model, _optimizer(model, model.default_lr))
     for _ in range(150):
-        loss = sum(model.loss_terms(x, y).values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        step(x, y)
     inner = slice(n // 10, n - n // 10)
     estimate = model.local_frequency(x).detach().abs().view(-1)[inner]
     assert spearmanr(estimate.numpy(), truth[inner].numpy()).statistic >= 0.9
