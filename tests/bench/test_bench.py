@@ -405,7 +405,7 @@ def test_dinr_suite_matches_parameters_and_adds_noise():
 def test_dinr_suite_runs_each_protocol_with_its_budget():
     """Equal-time variants get the suite's 60 s, equal-steps variants DINR_STEPS steps and no time limit (3 seeds
     for the clean comparisons); the official recipe reaches its cells; --quick shrinks both budgets."""
-    from nstr.bench.suites import DINR_STEPS, EQUAL_STEPS, expand
+    from nstr.bench.suites import DINR_STEPS, DINR_STEPS_BATCH, DINR_STEPS_SIGNALS, EQUAL_STEPS, MINIBATCH, expand
 
     cells = expand("dinr", Overrides(signals=("camera",)))
     timed = [c for c in cells if not c.label.endswith(EQUAL_STEPS)]
@@ -418,6 +418,15 @@ def test_dinr_suite_runs_each_protocol_with_its_budget():
     assert (official["lr"], official["optimizer"], official["schedule"]) == (1e-3, "adamw", "plateau")
     assert labels["dinr-official,ke=0,noise=0.3" + EQUAL_STEPS].options["ke_weight"] == 0.0
     assert {c.label for c in timed} >= {"siren", "dinr-siren", "dinr-siren,ke=0,noise=0.3"}
+    # Sized for 2 cores: equal steps at the smaller minibatch, clean on two photographs, noisy at 30 % only.
+    assert all(c.fit["batch_size"] == DINR_STEPS_BATCH for c in stepped)
+    assert all(c.fit["batch_size"] == MINIBATCH for c in timed)
+    every = expand("dinr")
+    assert {c.signal for c in every if c.label == "dinr-official" + EQUAL_STEPS} == set(DINR_STEPS_SIGNALS)
+    assert {c.label for c in every if "noise" in c.label and c.label.endswith(EQUAL_STEPS)} == {
+        f"{arm},noise=0.3{EQUAL_STEPS}" for arm in ("siren,official-recipe", "dinr-official,ke=0.1",
+                                                    "dinr-official,ke=0")}
+    assert "dinr-siren,euler,steps=4" not in {c.label for c in every}  # that is the default: the dinr-siren cells
     quick = expand("dinr", Overrides(quick=True, models=("dinr-official",)))
     assert quick and all(c.fit["steps"] == 3 and c.seed == 0 for c in quick)
     given = expand("dinr", Overrides(signals=("camera",), models=("siren",), steps=7, seeds=1))

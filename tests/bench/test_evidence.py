@@ -12,7 +12,16 @@ from click.testing import CliRunner
 
 from nstr.bench import provenance
 from nstr.bench.estimate import estimate_seconds
-from nstr.bench.provenance import LoadSampler, cell_load, dirty_column, is_busy, provenance_notes, require_clean
+from nstr.bench.provenance import (
+    LoadSampler,
+    cell_load,
+    code_groups,
+    dirty_column,
+    git,
+    is_busy,
+    provenance_notes,
+    require_clean,
+)
 from nstr.bench.public import per_image_table, reach_row
 from nstr.bench.report import write_report
 from nstr.bench.runner import read_record, record_path, run_suite
@@ -112,15 +121,46 @@ def test_a_busy_cell_is_rerun_once_and_both_attempts_are_kept(tmp_path):
     assert again.calls == ids
 
 
+def _apart(found):
+    return [[c] for c in found]
+
+
 def test_report_marks_mixed_commits_and_dirty_cells():
     records = [{"git_commit": "a" * 40, "git_dirty": False}, {"git_commit": "b" * 40, "git_dirty": True},
                {"git_commit": "b" * 40, "git_dirty": True}]
-    notes = provenance_notes(records)
+    notes = provenance_notes(records, grouper=_apart)
     assert notes[0].startswith("**Mixed commits**: this table's cells come from 2 commits (`bbbbbbbbbb` (2 cells), "
-                               "`aaaaaaaaaa` (1 cells))")
+                               "`aaaaaaaaaa` (1 cells)) with 2 different codes")
     assert notes[1].startswith("**Dirty**: 2 of 3 cells")
-    assert dirty_column(records) == {"dirty cells": 2, "commits": "aaaaaaaaaa, bbbbbbbbbb"}
+    assert dirty_column(records, grouper=_apart) == {"dirty cells": 2, "commits": "aaaaaaaaaa, bbbbbbbbbb"}
     assert dirty_column(records[:1]) == {} and provenance_notes(records[:1]) == []
+    # Commits with the same code: said, not flagged, and no commits column.
+    same = provenance_notes(records, grouper=lambda found: [list(found)])
+    assert same[0].startswith("This table's cells come from 2 commits") and "same code" in same[0]
+    assert dirty_column(records, grouper=lambda found: [list(found)]) == {"dirty cells": 2}
+
+
+def test_code_groups_compare_the_code_paths_in_a_real_repository(tmp_path):
+    def run(*args: str) -> str:
+        out = git(*args, repo=tmp_path)
+        assert out is not None and out[0] == 0, args
+        return out[1].strip()
+
+    def commit(path: str, text: str) -> str:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+        run("add", "-A")
+        run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", path)
+        return run("rev-parse", "HEAD")
+
+    run("init", "-q")
+    first = commit("src/nstr/a.py", "x = 1\n")
+    results = commit("benchmarks/results/cell.json", "{}")  # stored results only: the same code
+    readme = commit("README.md", "numbers")
+    code = commit("src/nstr/a.py", "x = 2\n")
+    build = commit("pyproject.toml", "[project]")
+    assert code_groups([first, results[:10], readme, code, build, "f" * 40], repo=tmp_path) == [
+        [first, results[:10], readme], [code], [build], ["f" * 40]]
 
 
 # The kodak and lego suites ------------------------------------------------------------------------------------
