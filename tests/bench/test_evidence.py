@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from nstr.bench import provenance
 from nstr.bench.estimate import estimate_seconds
 from nstr.bench.provenance import (
+    REPORT_ONLY,
     LoadSampler,
     cell_load,
     code_groups,
@@ -25,7 +26,16 @@ from nstr.bench.provenance import (
 from nstr.bench.public import per_image_table, reach_row
 from nstr.bench.report import write_report
 from nstr.bench.runner import read_record, record_path, run_suite
-from nstr.bench.suites import KODAK, KODAK_STEPS, Cell, Overrides, expand, kodak_signals, same_table_options
+from nstr.bench.suites import (
+    KODAK,
+    KODAK_DIR,
+    KODAK_STEPS,
+    Cell,
+    Overrides,
+    expand,
+    kodak_signals,
+    same_table_options,
+)
 from nstr.cli.bench import bench_command
 from nstr.cli.main import main
 from nstr.core.errors import NstrError
@@ -157,10 +167,23 @@ def test_code_groups_compare_the_code_paths_in_a_real_repository(tmp_path):
     first = commit("src/nstr/a.py", "x = 1\n")
     results = commit("benchmarks/results/cell.json", "{}")  # stored results only: the same code
     readme = commit("README.md", "numbers")
+    report = commit(REPORT_ONLY[0], "def table(): ...")  # a module that only reads results: the same code
     code = commit("src/nstr/a.py", "x = 2\n")
     build = commit("pyproject.toml", "[project]")
-    assert code_groups([first, results[:10], readme, code, build, "f" * 40], repo=tmp_path) == [
-        [first, results[:10], readme], [code], [build], ["f" * 40]]
+    assert code_groups([first, results[:10], readme, report, code, build, "f" * 40], repo=tmp_path) == [
+        [first, results[:10], readme, report], [code], [build], ["f" * 40]]
+
+
+def test_no_cell_runs_a_report_only_module():
+    """What a cell computes never imports the modules REPORT_ONLY excludes from a commit's code."""
+    import subprocess
+    import sys
+
+    script = ("import sys, nstr.bench.runner, nstr.bench.executors, nstr.cli.fit; "
+              "print(' '.join(m for m in sys.modules if m.startswith('nstr.bench.')))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    report_modules = {"nstr.bench." + p.rsplit("/", 1)[1].removesuffix(".py") for p in REPORT_ONLY}
+    assert "nstr.bench.runner" in loaded and not report_modules & set(loaded)
 
 
 # The kodak and lego suites ------------------------------------------------------------------------------------
@@ -329,3 +352,19 @@ def test_kodak_quick_wiring_end_to_end(tmp_path, photos, monkeypatch):
     assert {r["model"] for r in records} == {"nstr", "hashgrid"}
     text = write_report(out, tmp_path / "B.md").read_text()
     assert "## Suite `kodak-quick`" in text and "Not the same measurement" in text
+
+
+def test_directions_suite_compares_each_switch_with_the_same_table_hash_grid(photos):
+    """Issue 17's directions: Kodak at NSTR's 0.3M table, 3 seeds, 60 s; the hash grids have exactly the table of
+    the NSTR they face (same_table_options), and every NSTR variant keeps that table."""
+    from nstr.bench.suites import DIRECTIONS_TABLE, DIRECTIONS_VARIANTS, SUITES
+
+    assert SUITES["directions"].signals == tuple(f"{KODAK_DIR}/{name}.png" for name in ("kodim05", "kodim23"))
+    cells = expand("directions", Overrides(signals=photos))
+    assert {c.seed for c in cells} == {0, 1, 2} and all(c.fit["max_seconds"] == 60.0 for c in cells)
+    variants = {v.label: v for v in DIRECTIONS_VARIANTS}
+    assert variants["hashgrid-same-table"].options == same_table_options(variants["default"].options)
+    assert variants["hashgrid-same-table,max_res=2048"].options == same_table_options(
+        variants["max_res=2048"].options)
+    assert all(v.options["log2_table"] == DIRECTIONS_TABLE["log2_table"] for v in DIRECTIONS_VARIANTS)
+    assert len(cells) == 3 * 2 * len(DIRECTIONS_VARIANTS)

@@ -22,8 +22,12 @@ from typing import Any
 from nstr.core.errors import NstrError
 
 Record = dict[str, Any]
-#: The paths whose content decides a cell's numbers: two commits that agree on them ran the same code.
+#: The paths whose content decides a cell's numbers: two commits that agree on them ran the same code...
 CODE_PATHS = ("src", "pyproject.toml")
+#: ...except the modules that only read stored results (the report, its tables, plots and claims ledger), which
+#: no cell runs (tests/bench/test_evidence.py checks that the runner imports none of them).
+REPORT_ONLY = tuple(f"src/nstr/bench/{name}.py" for name in ("claims", "ledger", "plots", "public", "report",
+                                                             "summary"))
 #: The nstr checkout holding this package (git commands run there).
 CHECKOUT = Path(__file__).resolve().parent
 #: Seconds between load samples while a cell fits (the 1-minute average moves slowly).
@@ -86,12 +90,14 @@ def git_state() -> tuple[str, bool | None]:
 
 
 def code_groups(found: Iterable[str], repo: Path = CHECKOUT) -> list[list[str]]:
-    """``found`` commits (full or abbreviated) grouped by identical ``CODE_PATHS``, in the order given; a
+    """``found`` commits (full or abbreviated) grouped by identical ``CODE_PATHS`` (less ``REPORT_ONLY``), in
+    the order given; a
     commit git cannot compare (unknown here, not a repository) stays alone, so it never hides a difference."""
     groups: list[list[str]] = []
     for commit in found:
         for group in groups:
-            result = git("diff", "--quiet", group[0], commit, "--", *CODE_PATHS, repo=repo)
+            result = git("diff", "--quiet", group[0], commit, "--", *CODE_PATHS,
+                         *(f":(exclude){path}" for path in REPORT_ONLY), repo=repo)
             if result is not None and result[0] == 0:
                 group.append(commit)
                 break

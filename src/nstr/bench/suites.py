@@ -194,6 +194,28 @@ ABLATION_VARIANTS = (
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 
+#: Issue 17's directions for NSTR where it trails: Kodak at about 0.3M parameters (log2_table 14, the kodak
+#: suite's NSTR at 0.3M), 60 s, 3 seeds, each switch one at a time against the default and against the hash grid
+#: with NSTR's table, on a detailed photograph (kodim05) and a smooth one (kodim23).
+DIRECTIONS_TABLE = {"log2_table": 14}
+DIRECTIONS_VARIANTS = (
+    Variant("default", "nstr", DIRECTIONS_TABLE),
+    Variant("hashgrid-same-table", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16, "max_res": 512,
+                                                "features": 2}),
+    # The sinusoids' worth: none at all (the grid and networks alone).
+    Variant("no-sinusoids", "nstr", {**DIRECTIONS_TABLE, "compose": "plain"}),
+    # NSTR's per-step overhead: a linear H_psi; one decoder layer.
+    Variant("spectral_layers=0", "nstr", {**DIRECTIONS_TABLE, "spectral_layers": 0}),
+    Variant("decoder_layers=1", "nstr", {**DIRECTIONS_TABLE, "decoder_layers": 1}),
+    # The transport made literal, cheap, with the basis above the grid's finest resolution.
+    Variant("phase,linear,sigma=128", "nstr", {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0,
+                                               "basis_sigma": 128.0}),
+    # The finest grid level at 2048 cells (beyond the photographs' 768 pixels), for both.
+    Variant("max_res=2048", "nstr", {**DIRECTIONS_TABLE, "max_res": 2048}),
+    Variant("hashgrid-same-table,max_res=2048", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16,
+                                                             "max_res": 2048, "features": 2}),
+)
+
 #: DINR against its static counterparts at matched parameters, under two protocols. Equal time (the suite's 60 s):
 #: each model's defaults on the development photographs; denoising with the kinetic term on and off; solver and
 #: step count; NSTR's spectral features as the embedding. Equal steps (``DINR_STEPS`` optimiser steps each, the
@@ -306,6 +328,14 @@ SUITES: dict[str, Suite] = {
             "NSTR's switches one at a time against its default at equal wall time, and the same-table hash grid",
             signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=1,
             fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
+        ),
+        Suite(
+            "directions",
+            "NSTR's directions (issue 17) on Kodak at about 0.3M parameters, 60 s, 3 seeds: each switch against the "
+            "default and the hash grid with NSTR's table",
+            signals=(f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png"), models=("nstr",), budgets={},
+            size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": MINIBATCH},
+            variants=DIRECTIONS_VARIANTS,
         ),
         Suite(
             "dinr",
