@@ -152,8 +152,8 @@ def ledger_section(suites: dict[str, list[dict[str, Any]]], standalone: list[dic
              "(development photographs, equal wall time, our machine). Absolute PSNRs were measured by the paper "
              "on CelebA-HQ and are not comparable with ours; the paired gaps and time ratios are. Train time is "
              "our time to reach the Fourier MLP's final PSNR, over the Fourier MLP's budget. DINR's claims are "
-             "also measured at equal optimiser steps, the paper's protocol (columns 'equal steps'; `nstr bench dinr` "
-             "runs both).")
+             "also measured at equal optimiser steps, the paper's protocol (columns 'equal steps', from "
+             "`nstr bench dinr-steps`).")
     return "\n".join(["## Claims ledger", "", intro, "", table(ledger_rows(suites, standalone)), ""])
 
 

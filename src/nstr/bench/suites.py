@@ -50,8 +50,6 @@ ANY_MODEL = "*"
 #: Models that draw the whole image each step train on every (training) pixel in the equal-time suites: a
 #: random quarter of a 768 x 512 image cost the 2-D Gaussians 1.3x the whole image (nstr.models.gaussians).
 WHOLE_IMAGES = {"gaussians": {"batch_size": 0}}
-#: Step budget of equal-steps variants in a --quick wiring check.
-QUICK_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class Variant:
     signal_options: dict[str, Any] = field(default_factory=dict)  #: e.g. {"noise": 0.1} for images
     signals: tuple[str, ...] | None = None  #: only these of the suite's signals (None: all)
     fit: dict[str, Any] = field(default_factory=dict)  #: FitSettings of this variant only (lr, optimizer...)
-    equal_steps: bool = False  #: trained for the suite's ``equal_steps`` budget instead of its wall time
     seeds: int | None = None  #: seeds of this variant (None: the suite's)
 
 
@@ -88,7 +85,6 @@ class Suite:
     variants: tuple[Variant, ...] = ()  #: if given, these configurations replace models x budgets
     #: FitSettings of one model over ``fit`` (the 2-D Gaussians draw the whole image every step)
     model_fit: dict[str, dict[str, Any]] = field(default_factory=dict)
-    equal_steps: int | None = None  #: the step budget of variants with ``equal_steps`` (a second protocol)
     #: budgets compared side by side, (name, fit settings): every cell runs under each, its label suffixed with
     #: "-<name>" (kodak: equal wall time and equal steps). Empty: the one budget above.
     protocols: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -216,66 +212,54 @@ DIRECTIONS_VARIANTS = (
                                                              "max_res": 2048, "features": 2}),
 )
 
-#: DINR against its static counterparts at matched parameters, under two protocols. Equal time (the suite's 60 s):
-#: each model's defaults on the development photographs; denoising with the kinetic term on and off; solver and
-#: step count; NSTR's spectral features as the embedding. Equal steps (``DINR_STEPS`` optimiser steps each, the
-#: paper's protocol of equal training epochs): each model's defaults, and the paper's own comparison (the official
-#: Dynamical SIREN and the static SIREN both trained with the official recipe: AdamW 1e-3, plateau schedule), clean
-#: with 3 seeds on ``DINR_STEPS_SIGNALS`` and at 30 % noise (the paper's Fig. 6 level) with the kinetic term on and
-#: off. Noise is Gaussian with std a fraction of the value range, scored on the clean image. Labels of equal-steps
-#: variants end with ``EQUAL_STEPS``.
-#: The declaration is sized to what 2 cores can store in one session: an official DINR step costs ~2.3 s at a
-#: minibatch of 16,384 (12 float32 field evaluations), so equal-steps cells use ``DINR_STEPS_BATCH`` and two of
-#: the five photographs (~2 h for the whole suite; 5 photographs x 3 seeds at 16,384 would be ~7 h).
+#: DINR against its static counterparts at matched parameters, under two protocols, one suite each (each stored
+#: from one commit in one sitting). ``dinr``, equal time (60 s): each model's defaults on the development
+#: photographs; denoising at 30 % noise (the paper's Fig. 6 level) with the kinetic term on and off; solver and
+#: step count; NSTR's spectral features as the embedding. ``dinr-steps``, equal steps (``DINR_STEPS`` optimiser
+#: steps each, the paper's protocol of equal training epochs): each model's defaults, the paper's own comparison
+#: (the official Dynamical SIREN and the static SIREN both trained with the official recipe: AdamW 1e-3, plateau
+#: schedule), and the kinetic term at 30 % noise under that recipe. Noise is Gaussian with std a fraction of the
+#: value range, scored on the clean image. Labels of equal-steps variants end with ``EQUAL_STEPS`` (the ledger
+#: reads both suites together). Sized for 2 cores, 3 seeds each: an official DINR step costs ~2.3 s at a
+#: minibatch of 16,384 (12 float32 field evaluations), so ``dinr-steps`` uses ``DINR_STEPS_BATCH`` on two
+#: photographs (~1 h 40 min; five photographs at 16,384 would be ~7 h), ``dinr`` ~1 h 30 min.
 DINR_PARAMS = 150_000
 DINR_STEPS = 300
 DINR_STEPS_BATCH = 8_192
 DINR_STEPS_SIGNALS = ("astronaut", "camera")
+DINR_NOISE = 0.3
 EQUAL_STEPS = ",equal-steps"
 #: The official training recipe (DINR's configs train every model of a comparison with it).
 OFFICIAL_RECIPE = {"lr": 1e-3, "optimizer": "adamw", "schedule": "plateau"}
 DINR_MODELS = ("siren", "dinr-siren", "ffn", "dinr-ffn")
-#: (label, model, options, fit) of the kinetic-term comparison at each protocol: the static SIREN and DINR with
-#: the term on and off, with each model's defaults (equal time) or the official recipe (equal steps); and the
-#: noise levels of each protocol.
-_NOISE_ARMS = {
-    "": (("siren", "siren", {}, {}), ("dinr-siren,ke=0.1", "dinr-siren", {}, {}),
-         ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}, {})),
-    EQUAL_STEPS: (("siren,official-recipe", "siren", {}, OFFICIAL_RECIPE),
-                  ("dinr-official,ke=0.1", "dinr-official", {}, {}),
-                  ("dinr-official,ke=0", "dinr-official", {"ke_weight": 0.0}, {})),
-}
-_NOISE_LEVELS = {"": (0.1, 0.2, 0.3), EQUAL_STEPS: (0.3,)}
-_STEPS_FIT = {"batch_size": DINR_STEPS_BATCH}
-
-
-def _equal_steps(label: str, model: str, fit: dict[str, Any] | None = None, **kwargs: Any) -> Variant:
-    """An equal-steps variant of the dinr suite: ``DINR_PARAMS``, ``DINR_STEPS_BATCH``, 3 seeds on
-    ``DINR_STEPS_SIGNALS`` unless ``kwargs`` say otherwise."""
-    kwargs = {"target_params": DINR_PARAMS, "signals": DINR_STEPS_SIGNALS, "seeds": 3, **kwargs}
-    return Variant(f"{label}{EQUAL_STEPS}", model, fit={**(fit or {}), **_STEPS_FIT}, equal_steps=True, **kwargs)
-
-
+#: (label, model, options, fit) of the kinetic-term comparison: the static SIREN and DINR with the term on and
+#: off, with each model's defaults (equal time) or the official recipe (equal steps).
+_TIME_NOISE_ARMS = (("siren", "siren", {}, {}), ("dinr-siren,ke=0.1", "dinr-siren", {}, {}),
+                    ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}, {}))
+_STEPS_NOISE_ARMS = (("siren,official-recipe", "siren", {}, OFFICIAL_RECIPE),
+                     ("dinr-official,ke=0.1", "dinr-official", {}, {}),
+                     ("dinr-official,ke=0", "dinr-official", {"ke_weight": 0.0}, {}))
 DINR_VARIANTS = (
     *(Variant(name, name, target_params=DINR_PARAMS) for name in DINR_MODELS),
-    *(Variant(f"{label},noise={noise:g}", model, options, DINR_PARAMS, {"noise": noise}, ("camera",), fit=fit)
-      for noise in _NOISE_LEVELS[""] for label, model, options, fit in _NOISE_ARMS[""]),
-    *(_equal_steps(f"{label},noise={noise:g}", model, fit, options=options, signal_options={"noise": noise},
-                   signals=("camera",), seeds=1)
-      for noise in _NOISE_LEVELS[EQUAL_STEPS] for label, model, options, fit in _NOISE_ARMS[EQUAL_STEPS]),
+    *(Variant(f"{label},noise={DINR_NOISE:g}", model, options, DINR_PARAMS, {"noise": DINR_NOISE}, ("camera",),
+              fit=fit) for label, model, options, fit in _TIME_NOISE_ARMS),
     # Solvers and step counts around the default (Euler, 4 steps: the dinr-siren cells above).
     *(Variant(f"dinr-siren,{solver},steps={steps}", "dinr-siren", {"solver": solver, "ode_steps": steps},
               DINR_PARAMS, signals=("camera",))
-      for solver, steps in (("euler", 2), ("euler", 12), ("euler", 24), ("rk4", 4), ("rk4", 12))),
+      for solver, steps in (("euler", 2), ("euler", 12), ("rk4", 4))),
     Variant("dinr-siren,dopri5", "dinr-siren", {"solver": "dopri5"}, DINR_PARAMS, signals=("camera",)),
     # The paper's open question: dynamics on top of a stronger encoding (NSTR's spectral features).
     Variant("dinr,embedding=nstr", "dinr", {"embedding": "nstr", "hidden": 64, "blocks": 2, "log2_table": 12},
-            signals=("astronaut", "camera")),
-    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}, signals=("astronaut", "camera")),
-    # Equal steps, clean: each model's defaults, then both at the official recipe (the paper's comparison).
-    *(_equal_steps(name, name) for name in DINR_MODELS),
-    _equal_steps("siren,official-recipe", "siren", OFFICIAL_RECIPE),
-    _equal_steps("dinr-official", "dinr-official"),
+            signals=("camera",)),
+    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}, signals=("camera",)),
+)
+DINR_STEPS_VARIANTS = (
+    # Clean: each model's defaults, then both at the official recipe (the paper's comparison).
+    *(Variant(f"{name}{EQUAL_STEPS}", name, target_params=DINR_PARAMS) for name in DINR_MODELS),
+    Variant(f"siren,official-recipe{EQUAL_STEPS}", "siren", target_params=DINR_PARAMS, fit=OFFICIAL_RECIPE),
+    Variant(f"dinr-official{EQUAL_STEPS}", "dinr-official", target_params=DINR_PARAMS),
+    *(Variant(f"{label},noise={DINR_NOISE:g}{EQUAL_STEPS}", model, options, DINR_PARAMS, {"noise": DINR_NOISE},
+              ("camera",), fit=fit) for label, model, options, fit in _STEPS_NOISE_ARMS),
 )
 
 #: The NSTR paper's NeRF comparison (Sec. 5.6): each model at its default size and at the other's, so the
@@ -339,10 +323,19 @@ SUITES: dict[str, Suite] = {
         ),
         Suite(
             "dinr",
-            f"DINR against static SIREN / Fourier MLP at matched parameters, at equal time (60 s) and at equal steps "
-            f"({DINR_STEPS}; labels ending {EQUAL_STEPS}); noise with the kinetic term on and off; solvers",
-            signals=PHOTOS, models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0, seeds=1,
-            fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS, equal_steps=DINR_STEPS,
+            "DINR against static SIREN / Fourier MLP at matched parameters and equal time (60 s); noise with the "
+            "kinetic term on and off; solvers (the paper's protocol, equal steps: dinr-steps)",
+            signals=PHOTOS, models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0, seeds=3,
+            fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS,
+        ),
+        Suite(
+            "dinr-steps",
+            f"DINR against static SIREN / Fourier MLP at matched parameters and equal steps ({DINR_STEPS} of "
+            f"{DINR_STEPS_BATCH:,} pixels), each model's defaults and the paper's comparison (the official recipe "
+            "for both); the kinetic term at 30 % noise",
+            signals=DINR_STEPS_SIGNALS, models=("dinr-siren",), budgets={}, size=256, max_seconds=None,
+            steps=DINR_STEPS, seeds=3, fit={"eval_every": 50, "batch_size": DINR_STEPS_BATCH},
+            variants=DINR_STEPS_VARIANTS,
         ),
         Suite(
             "audio",
@@ -407,8 +400,7 @@ def quick_variant(suite: Suite) -> Suite:
                  if suite.protocols else ())
     return replace(suite, name=f"{suite.name}-quick", signals=suite.signals[:1], size=64, max_seconds=3.0,
                    steps=None, seeds=1, protocols=protocols,
-                   variants=tuple(replace(v, seeds=None) for v in suite.variants),
-                   equal_steps=QUICK_STEPS if suite.equal_steps else None)
+                   variants=tuple(replace(v, seeds=None) for v in suite.variants))
 
 
 def precision_variant(suite: Suite, precision: str) -> Suite:
@@ -542,10 +534,8 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
         if o.budgets is not None:
             raise NstrError(f"suite '{suite.name}' compares named configurations, not parameter budgets: "
                             "drop --budgets")
-        # --steps / --max-seconds give every cell that budget; otherwise equal-steps variants get the suite's
-        steps = None if o.steps is not None or o.max_seconds is not None else suite.equal_steps
         cells = [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models,
-                                                                    steps, o.seeds is not None)]
+                                                                    o.seeds is not None)]
         return with_protocols(suite, cells, o)
     if o.budgets is not None and any(b < 1 for b in o.budgets):
         raise NstrError(f"--budgets must be positive parameter counts, got {','.join(map(str, o.budgets))}")
@@ -606,18 +596,16 @@ def with_protocols(suite: Suite, cells: list[Cell], o: Overrides) -> list[Cell]:
 
 
 def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | None, fit: dict[str, Any],
-                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None, equal_steps: int | None = None,
-                   seeds_given: bool = False) -> list[Cell]:
+                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None, seeds_given: bool = False
+                   ) -> list[Cell]:
     """Cells of a variant suite, in order variant x signal x seed; --models keeps the variants of those models.
-    A variant's own fit settings join the suite's; an equal-steps variant trains ``equal_steps`` steps (when
-    given) with no time limit; its own seeds count unless --seeds was given."""
+    A variant's own fit settings join the suite's; its own seeds count unless --seeds was given."""
     chosen = [v for v in suite.variants if v.model in MODELS and (models is None or v.model in models)]
     if not chosen:
         raise NstrError(f"suite '{suite.name}' has no variants of {', '.join(models or ())}")
     cells = []
     for variant in chosen:
-        budget = {"steps": equal_steps, "max_seconds": None} if variant.equal_steps and equal_steps else {}
-        variant_fit = {**fit, **variant.fit, **budget}
+        variant_fit = {**fit, **variant.fit}
         FitSettings(**variant_fit).validate()
         variant_seeds = seeds if seeds_given or variant.seeds is None else variant.seeds
         for signal in signals:
