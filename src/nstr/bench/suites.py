@@ -310,7 +310,7 @@ SUITES: dict[str, Suite] = {
         Suite(
             "ablation",
             "NSTR's switches one at a time against its default at equal wall time, and the same-table hash grid",
-            signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=1,
+            signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=3,
             fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
         ),
         Suite(
@@ -352,7 +352,7 @@ SUITES: dict[str, Suite] = {
             "wall time and 200k parameters; Chamfer, normal consistency, IoU and F-score of the extracted mesh",
             signals=("../shared/data/meshes/bunny.off", "../shared/data/meshes/fandisk.off"),
             models=("siren", "ffn", "hashgrid", "nstr"), budgets={ANY_MODEL: (200_000,)},
-            size=None, max_seconds=60.0, seeds=2, fit={"eval_every": 50},
+            size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50},
         ),
         Suite(
             "nerf",
