@@ -42,7 +42,9 @@ bench: setup-dev
 	$(VENV)/bin/nstr bench table1
 	$(VENV)/bin/nstr bench budget
 	$(VENV)/bin/nstr bench ablation --workers 2
-	$(VENV)/bin/nstr bench dinr --workers 2
+	$(VENV)/bin/nstr bench directions
+	$(VENV)/bin/nstr bench dinr
+	$(VENV)/bin/nstr bench dinr-steps
 	$(VENV)/bin/nstr bench audio --workers 2
 	$(VENV)/bin/nstr bench sdf --workers 2
 	$(VENV)/bin/nstr bench nerf --workers 2

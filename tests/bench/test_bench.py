@@ -402,24 +402,38 @@ def test_dinr_suite_matches_parameters_and_adds_noise():
     assert signal.noise == 0.3 and not torch.equal(signal.values, signal.clean)
 
 
-def test_dinr_suite_runs_each_protocol_with_its_budget():
-    """Equal-time variants get the suite's 60 s, equal-steps variants DINR_STEPS steps and no time limit (3 seeds
-    for the clean comparisons); the official recipe reaches its cells; --quick shrinks both budgets."""
-    from nstr.bench.suites import DINR_STEPS, EQUAL_STEPS, expand
+def test_dinr_suites_run_each_protocol_with_its_budget():
+    """dinr: every cell 60 s at the suite's minibatch; dinr-steps: every cell DINR_STEPS steps with no time limit
+    at DINR_STEPS_BATCH, on DINR_STEPS_SIGNALS; both 3 seeds and the kinetic term at 30 % noise only; the
+    official recipe reaches its cells; --quick and --steps override the budget."""
+    from nstr.bench.suites import (
+        DINR_STEPS,
+        DINR_STEPS_BATCH,
+        DINR_STEPS_SIGNALS,
+        EQUAL_STEPS,
+        MINIBATCH,
+        OFFICIAL_RECIPE,
+        expand,
+    )
 
-    cells = expand("dinr", Overrides(signals=("camera",)))
-    timed = [c for c in cells if not c.label.endswith(EQUAL_STEPS)]
-    stepped = [c for c in cells if c.label.endswith(EQUAL_STEPS)]
-    assert all(c.fit["max_seconds"] == 60.0 and c.fit["steps"] is None for c in timed)
-    assert all(c.fit["steps"] == DINR_STEPS and c.fit["max_seconds"] is None for c in stepped)
+    timed = expand("dinr", Overrides(signals=("camera",)))
+    stepped = expand("dinr-steps", Overrides(signals=("camera",)))
+    assert all(c.fit["max_seconds"] == 60.0 and c.fit["steps"] is None and c.fit["batch_size"] == MINIBATCH
+               and not c.label.endswith(EQUAL_STEPS) for c in timed)
+    assert all(c.fit["steps"] == DINR_STEPS and c.fit["max_seconds"] is None
+               and c.fit["batch_size"] == DINR_STEPS_BATCH and c.label.endswith(EQUAL_STEPS) for c in stepped)
+    assert {c.seed for c in timed} == {c.seed for c in stepped} == {0, 1, 2}
     labels = {c.label: c for c in stepped}
-    assert [c.seed for c in stepped if c.label == "dinr-siren" + EQUAL_STEPS] == [0, 1, 2]
     official = labels["siren,official-recipe" + EQUAL_STEPS].fit
-    assert (official["lr"], official["optimizer"], official["schedule"]) == (1e-3, "adamw", "plateau")
+    assert {k: official[k] for k in OFFICIAL_RECIPE} == OFFICIAL_RECIPE
     assert labels["dinr-official,ke=0,noise=0.3" + EQUAL_STEPS].options["ke_weight"] == 0.0
     assert {c.label for c in timed} >= {"siren", "dinr-siren", "dinr-siren,ke=0,noise=0.3"}
-    quick = expand("dinr", Overrides(quick=True, models=("dinr-official",)))
-    assert quick and all(c.fit["steps"] == 3 and c.seed == 0 for c in quick)
+    assert not any("noise=0.1" in c.label or "noise=0.2" in c.label for c in timed + stepped)
+    assert "dinr-siren,euler,steps=4" not in {c.label for c in timed}  # that is the default: the dinr-siren cells
+    assert {c.signal for c in expand("dinr-steps") if c.label == "dinr-official" + EQUAL_STEPS} == set(
+        DINR_STEPS_SIGNALS)
+    quick = expand("dinr-steps", Overrides(quick=True, models=("dinr-official",)))
+    assert quick and all(c.fit["max_seconds"] == 3.0 and c.fit["steps"] is None and c.seed == 0 for c in quick)
     given = expand("dinr", Overrides(signals=("camera",), models=("siren",), steps=7, seeds=1))
     assert all(c.fit["steps"] == 7 and c.fit["max_seconds"] is None and c.seed == 0 for c in given)
 
@@ -436,13 +450,14 @@ def test_ledger_measures_audio_shape_and_dinr_claims():
         "sdf": [rec("nstr", chamfer_p2s=0.6e-4, chamfer=1.5e-3), rec("siren", chamfer_p2s=1e-4, chamfer=1.5e-3)],
         "dinr": [rec("dinr-siren", psnr=33.0), rec("siren", psnr=30.0),  # MSE ratio 10^-0.3: 50 % lower
                  rec("dinr-siren", "dinr-siren,ke=0.1,noise=0.3", psnr=25.0),
-                 rec("dinr-siren", "dinr-siren,ke=0,noise=0.3", psnr=25.0),
-                 # equal steps: two seeds, 10 % and 0 % lower MSE (mean 5 %); the official pair 90 % lower
-                 *(rec("dinr-siren", "dinr-siren,equal-steps", psnr=30.0 - 10 * math.log10(0.9) * (1 - s), seed=s)
-                   for s in (0, 1)),
-                 *(rec("siren", "siren,equal-steps", psnr=30.0, seed=s) for s in (0, 1)),
-                 rec("dinr-official", "dinr-official,equal-steps", psnr=40.0),
-                 rec("siren", "siren,official-recipe,equal-steps", psnr=30.0)],
+                 rec("dinr-siren", "dinr-siren,ke=0,noise=0.3", psnr=25.0)],
+        # equal steps, its own suite: two seeds, 10 % and 0 % lower MSE (mean 5 %); the official pair 90 % lower
+        "dinr-steps": [
+            *(rec("dinr-siren", "dinr-siren,equal-steps", psnr=30.0 - 10 * math.log10(0.9) * (1 - s), seed=s)
+              for s in (0, 1)),
+            *(rec("siren", "siren,equal-steps", psnr=30.0, seed=s) for s in (0, 1)),
+            rec("dinr-official", "dinr-official,equal-steps", psnr=40.0),
+            rec("siren", "siren,official-recipe,equal-steps", psnr=30.0)],
     }
     ledger = {r["claim"]: r for r in ledger_rows(suites, [])}
     audio = ledger["audio: SNR over SIREN"]

@@ -13,7 +13,8 @@ Measures the report knows (``nstr.bench.ledger``):
 - ``param_ratio``, ``speedup``: from the nerf suite's variants (parameters of the best baseline over the
   smallest NSTR within 0.5 dB of it; time to a common val PSNR, baseline over NSTR).
 - ``pde_gap``, ``k_sweep``: from the ablation suite's variants; ``mse_reduction``, ``noise_mse_reduction``:
-  from the dinr suite's variants (dynamical against static; kinetic term on against off at 30 % noise).
+  from the dinr suite's variants at equal time and the dinr-steps suite's at equal steps (dynamical against
+  static; kinetic term on against off at 30 % noise).
 Any other measure belongs to a suite that does not exist yet.
 """
 

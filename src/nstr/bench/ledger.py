@@ -263,7 +263,9 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     """
     sources = {**suites, "table1": fresh_records(suites.get("table1", [])),
                "ablation": ablation_records(suites.get("ablation", [])),
-               "dinr": ablation_records(suites.get("dinr", [])), "nerf": ablation_records(suites.get("nerf", [])),
+               # DINR's claims read both protocols' suites (equal steps: labels ending EQUAL_STEPS)
+               "dinr": ablation_records(suites.get("dinr", []) + suites.get("dinr-steps", [])),
+               "nerf": ablation_records(suites.get("nerf", [])),
                "fresh": script_records(standalone or [], "fresh_bench")}
     rows = []
     for claim in CLAIMS:

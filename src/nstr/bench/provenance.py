@@ -1,23 +1,35 @@
 """Where a cell's numbers come from: the commit, uncommitted changes, and how busy the machine was.
 
 Evidence people can cite needs every cell from a committed tree (``require_clean``: ``nstr bench`` refuses a
-tree with modified tracked files unless ``--allow-dirty``), one commit per suite table (``provenance_notes``
-says when a table mixes commits), and wall-time budgets measured on a machine no busier than its cores
-(``LoadSampler`` samples the 1-minute load average while a cell fits; ``is_busy`` tells the runner to re-run it
-once). Records from before these fields existed are read as they are: their load is ``load_before`` /
-``load_after`` and their dirty flag ``git_dirty``.
+tree with modified tracked files unless ``--allow-dirty``), one code per suite table (``provenance_notes`` says
+when a table mixes commits whose code differs; commits that differ only outside ``CODE_PATHS``, say in stored
+results or the README, ran the same code, so a suite may be run in parts), and wall-time budgets measured on a
+machine no busier than its cores (``LoadSampler`` samples the 1-minute load average while a cell fits;
+``is_busy`` tells the runner to re-run it once). Records from before these fields existed are read as they are:
+their load is ``load_before`` / ``load_after`` and their dirty flag ``git_dirty``.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from nstr.core.errors import NstrError
 
 Record = dict[str, Any]
+#: The paths whose content decides a cell's numbers: two commits that agree on them ran the same code...
+CODE_PATHS = ("src", "pyproject.toml")
+#: ...except the modules that only read stored results (the report, its tables, plots and claims ledger), which
+#: no cell runs (tests/bench/test_evidence.py checks that the runner imports none of them).
+REPORT_ONLY = tuple(f"src/nstr/bench/{name}.py" for name in ("claims", "ledger", "plots", "public", "report",
+                                                             "summary"))
+#: The nstr checkout holding this package (git commands run there).
+CHECKOUT = Path(__file__).resolve().parent
 #: Seconds between load samples while a cell fits (the 1-minute average moves slowly).
 LOAD_EVERY = 5.0
 
@@ -57,6 +69,44 @@ class LoadSampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+
+
+def git(*args: str, repo: Path = CHECKOUT) -> tuple[int, str] | None:
+    """(return code, stdout) of ``git args`` in ``repo``; None where git cannot run."""
+    try:
+        out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.returncode, out.stdout
+
+
+def git_state() -> tuple[str, bool | None]:
+    """(``git rev-parse HEAD`` of the checkout holding this package or "unknown", tracked files modified?)."""
+    head = git("rev-parse", "HEAD")
+    if head is None or head[0] != 0 or not head[1].strip():
+        return "unknown", None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return head[1].strip(), (bool(status[1].strip()) if status is not None and status[0] == 0 else None)
+
+
+def code_groups(found: Iterable[str], repo: Path = CHECKOUT) -> list[list[str]]:
+    """``found`` commits (full or abbreviated) grouped by identical ``CODE_PATHS`` (less ``REPORT_ONLY``), in
+    the order given; a
+    commit git cannot compare (unknown here, not a repository) stays alone, so it never hides a difference."""
+    groups: list[list[str]] = []
+    for commit in found:
+        for group in groups:
+            result = git("diff", "--quiet", group[0], commit, "--", *CODE_PATHS,
+                         *(f":(exclude){path}" for path in REPORT_ONLY), repo=repo)
+            if result is not None and result[0] == 0:
+                group.append(commit)
+                break
+        else:
+            groups.append([commit])
+    return groups
+
+
+Grouper = Callable[[Iterable[str]], list[list[str]]]
 
 
 def require_clean(dirty: bool | None, allow_dirty: bool, what: str = "a benchmark suite") -> None:
@@ -113,26 +163,35 @@ def commits(records: list[Record]) -> Counter:
     return Counter(short_commit(r) for r in records)
 
 
-def dirty_column(records: list[Record]) -> dict[str, Any]:
-    """The summary table's extra columns for one row: dirty cells, and the commits when a row mixes them."""
+def dirty_column(records: list[Record], grouper: Grouper = code_groups) -> dict[str, Any]:
+    """The summary table's extra columns for one row: dirty cells, and the commits when a row mixes code."""
     extra: dict[str, Any] = {}
     dirty = sum(map(is_dirty, records))
     if dirty:
         extra["dirty cells"] = dirty
     found = commits(records)
-    if len(found) > 1:
+    if len(found) > 1 and len(grouper(found)) > 1:
         extra["commits"] = ", ".join(found)
     return extra
 
 
-def provenance_notes(records: list[Record]) -> list[str]:
-    """Lines for a suite's section: mixed commits, dirty cells, re-runs on a busy machine."""
+def provenance_notes(records: list[Record], grouper: Grouper = code_groups) -> list[str]:
+    """Lines for a suite's section: mixed commits (whether their code differs), dirty cells, re-runs on a busy
+    machine."""
     notes = []
     found = commits(records)
     if len(found) > 1:
         each = ", ".join(f"`{c}` ({n} cells)" for c, n in found.most_common())
-        notes.append(f"**Mixed commits**: this table's cells come from {len(found)} commits ({each}); "
-                     "re-run the suite from one commit before citing it.")
+        paths = ", ".join(f"`{p}`" for p in CODE_PATHS)
+        groups = grouper(found)
+        if len(groups) == 1:
+            notes.append(f"This table's cells come from {len(found)} commits ({each}) with the same code ({paths} "
+                         "identical): they differ only in stored results or documents.")
+        else:
+            kinds = "; ".join(" = ".join(f"`{c}`" for c in group) for group in groups)
+            notes.append(f"**Mixed commits**: this table's cells come from {len(found)} commits ({each}) with "
+                         f"{len(groups)} different codes ({paths}: {kinds}); re-run the suite from one commit "
+                         "before citing it.")
     dirty = sum(map(is_dirty, records))
     if dirty:
         notes.append(f"**Dirty**: {dirty} of {len(records)} cells ran from a tree with uncommitted changes, so "

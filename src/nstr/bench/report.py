@@ -25,7 +25,7 @@ from typing import Any
 
 from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
-from nstr.bench.provenance import dirty_column, provenance_notes
+from nstr.bench.provenance import dirty_column, git_state, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.suites import SUITES, parse_suite_name, split_device
 from nstr.bench.summary import busy, failures, groups, load_suites, machines, signal_row, summary_row
@@ -42,11 +42,13 @@ including those that contradict a paper.
 
 def write_result(path: Path, benchmark: str, title: str, summary: str, command: str,
                  rows: list[dict[str, Any]], **extra: Any) -> Path:
-    """Store a benchmark script's result in the format this report renders (machine info added)."""
+    """Store a benchmark script's result in the format this report renders (machine info and the checkout's
+    commit added, as in every suite cell)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    commit, dirty = git_state()
     write_json(path, {"benchmark": benchmark, "title": title, "summary": summary, "command": command,
-                      "environment": environment(), "rows": rows, **extra})
+                      "environment": environment(), "git_commit": commit, "git_dirty": dirty, "rows": rows, **extra})
     print(f"wrote {path}")
     return path
 
@@ -150,8 +152,8 @@ def ledger_section(suites: dict[str, list[dict[str, Any]]], standalone: list[dic
              "(development photographs, equal wall time, our machine). Absolute PSNRs were measured by the paper "
              "on CelebA-HQ and are not comparable with ours; the paired gaps and time ratios are. Train time is "
              "our time to reach the Fourier MLP's final PSNR, over the Fourier MLP's budget. DINR's claims are "
-             "also measured at equal optimiser steps, the paper's protocol (columns 'equal steps'; `nstr bench dinr` "
-             "runs both).")
+             "also measured at equal optimiser steps, the paper's protocol (columns 'equal steps', from "
+             "`nstr bench dinr-steps`).")
     return "\n".join(["## Claims ledger", "", intro, "", table(ledger_rows(suites, standalone)), ""])
 
 

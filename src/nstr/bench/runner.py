@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import platform
-import subprocess
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
-from nstr.bench.provenance import LoadSampler, first_attempt, is_busy, load_average
+from nstr.bench.provenance import LoadSampler, first_attempt, git_state, is_busy, load_average
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
 from nstr.core.io import write_json
@@ -156,23 +155,6 @@ def _static() -> dict[str, Any]:
     commit, dirty = git_state()
     return {"host": platform.node(), "cpu_model": cpu_model(), "nstr_version": nstr_version,
             "git_commit": commit, "git_dirty": dirty}
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout if out.returncode == 0 else None
-
-
-def git_state() -> tuple[str, bool | None]:
-    """(``git rev-parse HEAD`` of the checkout holding this package or "unknown", tracked files modified?)."""
-    commit = (_git("rev-parse", "HEAD") or "").strip()
-    if not commit:
-        return "unknown", None
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return commit, (bool(status.strip()) if status is not None else None)
 
 
 def record_path(out_dir: Path, cell: Cell) -> Path:

@@ -50,8 +50,6 @@ ANY_MODEL = "*"
 #: Models that draw the whole image each step train on every (training) pixel in the equal-time suites: a
 #: random quarter of a 768 x 512 image cost the 2-D Gaussians 1.3x the whole image (nstr.models.gaussians).
 WHOLE_IMAGES = {"gaussians": {"batch_size": 0}}
-#: Step budget of equal-steps variants in a --quick wiring check.
-QUICK_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class Variant:
     signal_options: dict[str, Any] = field(default_factory=dict)  #: e.g. {"noise": 0.1} for images
     signals: tuple[str, ...] | None = None  #: only these of the suite's signals (None: all)
     fit: dict[str, Any] = field(default_factory=dict)  #: FitSettings of this variant only (lr, optimizer...)
-    equal_steps: bool = False  #: trained for the suite's ``equal_steps`` budget instead of its wall time
     seeds: int | None = None  #: seeds of this variant (None: the suite's)
 
 
@@ -88,7 +85,6 @@ class Suite:
     variants: tuple[Variant, ...] = ()  #: if given, these configurations replace models x budgets
     #: FitSettings of one model over ``fit`` (the 2-D Gaussians draw the whole image every step)
     model_fit: dict[str, dict[str, Any]] = field(default_factory=dict)
-    equal_steps: int | None = None  #: the step budget of variants with ``equal_steps`` (a second protocol)
     #: budgets compared side by side, (name, fit settings): every cell runs under each, its label suffixed with
     #: "-<name>" (kodak: equal wall time and equal steps). Empty: the one budget above.
     protocols: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -194,47 +190,76 @@ ABLATION_VARIANTS = (
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 
-#: DINR against its static counterparts at matched parameters, under two protocols. Equal time (the suite's 60 s):
-#: each model's defaults on the development photographs; denoising with the kinetic term on and off; solver and
-#: step count; NSTR's spectral features as the embedding. Equal steps (``DINR_STEPS`` optimiser steps each, the
-#: paper's protocol of equal training epochs): each model's defaults, and the paper's own comparison (the official
-#: Dynamical SIREN and the static SIREN both trained with the official recipe: AdamW 1e-3, plateau schedule), clean
-#: with 3 seeds and at 10/20/30 % noise with the kinetic term on and off. Noise is Gaussian with std a fraction of
-#: the value range, scored on the clean image. Labels of equal-steps variants end with ``EQUAL_STEPS``.
+#: Issue 17's directions for NSTR where it trails: Kodak at about 0.3M parameters (log2_table 14, the kodak
+#: suite's NSTR at 0.3M), 60 s, 3 seeds, each switch one at a time against the default and against the hash grid
+#: with NSTR's table, on a detailed photograph (kodim05) and a smooth one (kodim23).
+DIRECTIONS_TABLE = {"log2_table": 14}
+DIRECTIONS_VARIANTS = (
+    Variant("default", "nstr", DIRECTIONS_TABLE),
+    Variant("hashgrid-same-table", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16, "max_res": 512,
+                                                "features": 2}),
+    # The sinusoids' worth: none at all (the grid and networks alone).
+    Variant("no-sinusoids", "nstr", {**DIRECTIONS_TABLE, "compose": "plain"}),
+    # NSTR's per-step overhead: a linear H_psi; one decoder layer.
+    Variant("spectral_layers=0", "nstr", {**DIRECTIONS_TABLE, "spectral_layers": 0}),
+    Variant("decoder_layers=1", "nstr", {**DIRECTIONS_TABLE, "decoder_layers": 1}),
+    # The transport made literal, cheap, with the basis above the grid's finest resolution.
+    Variant("phase,linear,sigma=128", "nstr", {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0,
+                                               "basis_sigma": 128.0}),
+    # The finest grid level at 2048 cells (beyond the photographs' 768 pixels), for both.
+    Variant("max_res=2048", "nstr", {**DIRECTIONS_TABLE, "max_res": 2048}),
+    Variant("hashgrid-same-table,max_res=2048", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16,
+                                                             "max_res": 2048, "features": 2}),
+)
+
+#: DINR against its static counterparts at matched parameters, under two protocols, one suite each (each stored
+#: from one commit in one sitting). ``dinr``, equal time (60 s): each model's defaults on the development
+#: photographs; denoising at 30 % noise (the paper's Fig. 6 level) with the kinetic term on and off; solver and
+#: step count; NSTR's spectral features as the embedding. ``dinr-steps``, equal steps (``DINR_STEPS`` optimiser
+#: steps each, the paper's protocol of equal training epochs): each model's defaults, the paper's own comparison
+#: (the official Dynamical SIREN and the static SIREN both trained with the official recipe: AdamW 1e-3, plateau
+#: schedule), and the kinetic term at 30 % noise under that recipe. Noise is Gaussian with std a fraction of the
+#: value range, scored on the clean image. Labels of equal-steps variants end with ``EQUAL_STEPS`` (the ledger
+#: reads both suites together). Sized for 2 cores, 3 seeds each: an official DINR step costs ~2.3 s at a
+#: minibatch of 16,384 (12 float32 field evaluations), so ``dinr-steps`` uses ``DINR_STEPS_BATCH`` on two
+#: photographs (~1 h 40 min; five photographs at 16,384 would be ~7 h), ``dinr`` ~1 h 30 min.
 DINR_PARAMS = 150_000
 DINR_STEPS = 300
+DINR_STEPS_BATCH = 8_192
+DINR_STEPS_SIGNALS = ("astronaut", "camera")
+DINR_NOISE = 0.3
 EQUAL_STEPS = ",equal-steps"
 #: The official training recipe (DINR's configs train every model of a comparison with it).
 OFFICIAL_RECIPE = {"lr": 1e-3, "optimizer": "adamw", "schedule": "plateau"}
 DINR_MODELS = ("siren", "dinr-siren", "ffn", "dinr-ffn")
-#: (label, model, options, fit) of the kinetic-term comparison at each protocol: the static SIREN and DINR with
-#: the term on and off, with each model's defaults (equal time) or the official recipe (equal steps).
-_NOISE_ARMS = {
-    "": (("siren", "siren", {}, {}), ("dinr-siren,ke=0.1", "dinr-siren", {}, {}),
-         ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}, {})),
-    EQUAL_STEPS: (("siren,official-recipe", "siren", {}, OFFICIAL_RECIPE),
-                  ("dinr-official,ke=0.1", "dinr-official", {}, {}),
-                  ("dinr-official,ke=0", "dinr-official", {"ke_weight": 0.0}, {})),
-}
+#: (label, model, options, fit) of the kinetic-term comparison: the static SIREN and DINR with the term on and
+#: off, with each model's defaults (equal time) or the official recipe (equal steps).
+_TIME_NOISE_ARMS = (("siren", "siren", {}, {}), ("dinr-siren,ke=0.1", "dinr-siren", {}, {}),
+                    ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}, {}))
+_STEPS_NOISE_ARMS = (("siren,official-recipe", "siren", {}, OFFICIAL_RECIPE),
+                     ("dinr-official,ke=0.1", "dinr-official", {}, {}),
+                     ("dinr-official,ke=0", "dinr-official", {"ke_weight": 0.0}, {}))
 DINR_VARIANTS = (
     *(Variant(name, name, target_params=DINR_PARAMS) for name in DINR_MODELS),
-    *(Variant(f"{label},noise={noise:g}{protocol}", model, options, DINR_PARAMS, {"noise": noise}, ("camera",),
-              fit=fit, equal_steps=bool(protocol))
-      for protocol, arms in _NOISE_ARMS.items() for noise in (0.1, 0.2, 0.3) for label, model, options, fit in arms),
+    *(Variant(f"{label},noise={DINR_NOISE:g}", model, options, DINR_PARAMS, {"noise": DINR_NOISE}, ("camera",),
+              fit=fit) for label, model, options, fit in _TIME_NOISE_ARMS),
+    # Solvers and step counts around the default (Euler, 4 steps: the dinr-siren cells above).
     *(Variant(f"dinr-siren,{solver},steps={steps}", "dinr-siren", {"solver": solver, "ode_steps": steps},
               DINR_PARAMS, signals=("camera",))
-      for solver, steps in (("euler", 4), ("euler", 12), ("euler", 24), ("rk4", 4), ("rk4", 12))),
+      for solver, steps in (("euler", 2), ("euler", 12), ("rk4", 4))),
     Variant("dinr-siren,dopri5", "dinr-siren", {"solver": "dopri5"}, DINR_PARAMS, signals=("camera",)),
     # The paper's open question: dynamics on top of a stronger encoding (NSTR's spectral features).
     Variant("dinr,embedding=nstr", "dinr", {"embedding": "nstr", "hidden": 64, "blocks": 2, "log2_table": 12},
-            signals=("astronaut", "camera")),
-    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}, signals=("astronaut", "camera")),
-    # Equal steps, clean: each model's defaults, then both at the official recipe (the paper's comparison).
-    *(Variant(f"{name}{EQUAL_STEPS}", name, target_params=DINR_PARAMS, equal_steps=True, seeds=3)
-      for name in DINR_MODELS),
-    Variant(f"siren,official-recipe{EQUAL_STEPS}", "siren", target_params=DINR_PARAMS, fit=OFFICIAL_RECIPE,
-            equal_steps=True, seeds=3),
-    Variant(f"dinr-official{EQUAL_STEPS}", "dinr-official", target_params=DINR_PARAMS, equal_steps=True, seeds=3),
+            signals=("camera",)),
+    Variant("nstr,log2_table=12", "nstr", {"log2_table": 12}, signals=("camera",)),
+)
+DINR_STEPS_VARIANTS = (
+    # Clean: each model's defaults, then both at the official recipe (the paper's comparison).
+    *(Variant(f"{name}{EQUAL_STEPS}", name, target_params=DINR_PARAMS) for name in DINR_MODELS),
+    Variant(f"siren,official-recipe{EQUAL_STEPS}", "siren", target_params=DINR_PARAMS, fit=OFFICIAL_RECIPE),
+    Variant(f"dinr-official{EQUAL_STEPS}", "dinr-official", target_params=DINR_PARAMS),
+    *(Variant(f"{label},noise={DINR_NOISE:g}{EQUAL_STEPS}", model, options, DINR_PARAMS, {"noise": DINR_NOISE},
+              ("camera",), fit=fit) for label, model, options, fit in _STEPS_NOISE_ARMS),
 )
 
 #: The NSTR paper's NeRF comparison (Sec. 5.6): each model at its default size and at the other's, so the
@@ -285,15 +310,32 @@ SUITES: dict[str, Suite] = {
         Suite(
             "ablation",
             "NSTR's switches one at a time against its default at equal wall time, and the same-table hash grid",
-            signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=1,
+            signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=3,
             fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
         ),
         Suite(
+            "directions",
+            "NSTR's directions (issue 17) on Kodak at about 0.3M parameters, 60 s, 3 seeds: each switch against the "
+            "default and the hash grid with NSTR's table",
+            signals=(f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png"), models=("nstr",), budgets={},
+            size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": MINIBATCH},
+            variants=DIRECTIONS_VARIANTS,
+        ),
+        Suite(
             "dinr",
-            f"DINR against static SIREN / Fourier MLP at matched parameters, at equal time (60 s) and at equal steps "
-            f"({DINR_STEPS}; labels ending {EQUAL_STEPS}); noise with the kinetic term on and off; solvers",
-            signals=PHOTOS, models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0, seeds=1,
-            fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS, equal_steps=DINR_STEPS,
+            "DINR against static SIREN / Fourier MLP at matched parameters and equal time (60 s); noise with the "
+            "kinetic term on and off; solvers (the paper's protocol, equal steps: dinr-steps)",
+            signals=PHOTOS, models=("dinr-siren",), budgets={}, size=256, max_seconds=60.0, seeds=3,
+            fit={"eval_every": 50, "batch_size": MINIBATCH}, variants=DINR_VARIANTS,
+        ),
+        Suite(
+            "dinr-steps",
+            f"DINR against static SIREN / Fourier MLP at matched parameters and equal steps ({DINR_STEPS} of "
+            f"{DINR_STEPS_BATCH:,} pixels), each model's defaults and the paper's comparison (the official recipe "
+            "for both); the kinetic term at 30 % noise",
+            signals=DINR_STEPS_SIGNALS, models=("dinr-siren",), budgets={}, size=256, max_seconds=None,
+            steps=DINR_STEPS, seeds=3, fit={"eval_every": 50, "batch_size": DINR_STEPS_BATCH},
+            variants=DINR_STEPS_VARIANTS,
         ),
         Suite(
             "audio",
@@ -310,7 +352,7 @@ SUITES: dict[str, Suite] = {
             "wall time and 200k parameters; Chamfer, normal consistency, IoU and F-score of the extracted mesh",
             signals=("../shared/data/meshes/bunny.off", "../shared/data/meshes/fandisk.off"),
             models=("siren", "ffn", "hashgrid", "nstr"), budgets={ANY_MODEL: (200_000,)},
-            size=None, max_seconds=60.0, seeds=2, fit={"eval_every": 50},
+            size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50},
         ),
         Suite(
             "nerf",
@@ -358,8 +400,7 @@ def quick_variant(suite: Suite) -> Suite:
                  if suite.protocols else ())
     return replace(suite, name=f"{suite.name}-quick", signals=suite.signals[:1], size=64, max_seconds=3.0,
                    steps=None, seeds=1, protocols=protocols,
-                   variants=tuple(replace(v, seeds=None) for v in suite.variants),
-                   equal_steps=QUICK_STEPS if suite.equal_steps else None)
+                   variants=tuple(replace(v, seeds=None) for v in suite.variants))
 
 
 def precision_variant(suite: Suite, precision: str) -> Suite:
@@ -493,10 +534,8 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
         if o.budgets is not None:
             raise NstrError(f"suite '{suite.name}' compares named configurations, not parameter budgets: "
                             "drop --budgets")
-        # --steps / --max-seconds give every cell that budget; otherwise equal-steps variants get the suite's
-        steps = None if o.steps is not None or o.max_seconds is not None else suite.equal_steps
         cells = [replace(c, device=device) for c in _variant_cells(suite, signals, seeds, size, fit, dims, o.models,
-                                                                    steps, o.seeds is not None)]
+                                                                    o.seeds is not None)]
         return with_protocols(suite, cells, o)
     if o.budgets is not None and any(b < 1 for b in o.budgets):
         raise NstrError(f"--budgets must be positive parameter counts, got {','.join(map(str, o.budgets))}")
@@ -557,18 +596,16 @@ def with_protocols(suite: Suite, cells: list[Cell], o: Overrides) -> list[Cell]:
 
 
 def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | None, fit: dict[str, Any],
-                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None, equal_steps: int | None = None,
-                   seeds_given: bool = False) -> list[Cell]:
+                   dims: dict[str, tuple[int, int]], models: tuple[str, ...] | None, seeds_given: bool = False
+                   ) -> list[Cell]:
     """Cells of a variant suite, in order variant x signal x seed; --models keeps the variants of those models.
-    A variant's own fit settings join the suite's; an equal-steps variant trains ``equal_steps`` steps (when
-    given) with no time limit; its own seeds count unless --seeds was given."""
+    A variant's own fit settings join the suite's; its own seeds count unless --seeds was given."""
     chosen = [v for v in suite.variants if v.model in MODELS and (models is None or v.model in models)]
     if not chosen:
         raise NstrError(f"suite '{suite.name}' has no variants of {', '.join(models or ())}")
     cells = []
     for variant in chosen:
-        budget = {"steps": equal_steps, "max_seconds": None} if variant.equal_steps and equal_steps else {}
-        variant_fit = {**fit, **variant.fit, **budget}
+        variant_fit = {**fit, **variant.fit}
         FitSettings(**variant_fit).validate()
         variant_seeds = seeds if seeds_given or variant.seeds is None else variant.seeds
         for signal in signals:

@@ -14,9 +14,9 @@ from nstr.bench.estimate import estimate_seconds
 from nstr.bench.executors import make_executor
 from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
-from nstr.bench.provenance import require_clean
+from nstr.bench.provenance import git_state, require_clean
 from nstr.bench.report import table, write_report
-from nstr.bench.runner import git_state, is_done, run_suite
+from nstr.bench.runner import is_done, run_suite
 from nstr.bench.suites import SUITES, Overrides, expand, get_suite, kodak_signals
 from nstr.bench.summary import groups, summary_row
 from nstr.core.device import DEVICE_CHOICES, resolve_device
