@@ -305,6 +305,8 @@ def test_presets_and_parameter_counts():
     assert (official.config.ode_steps, official.config.field_precision) == (12, "fp32")
     assert type(official).fit_defaults == {"optimizer": "adamw", "schedule": "plateau"}
     assert type(official).default_lr == 1e-3
+    # dinr-siren's own rate (1e-3 stalled its sine field in 300-step fits); dinr-ffn keeps the official one.
+    assert (type(siren).default_lr, type(ffn).default_lr, type(generic).default_lr) == (5e-4, 1e-3, 1e-3)
     assert generic.config.to_dict() == ffn.config.to_dict()
     # By hand: residual blocks run at width + 1 (time concatenated), then Linear(width + 1 -> width).
     w = 257
