@@ -519,3 +519,28 @@ def test_nerf_suite_expands_its_variants():
     small = next(c for c in cells if c.label == "hashgrid-small")
     nstr = next(c for c in cells if c.label == "nstr")
     assert small.model == "nerf-hashgrid" and abs(small.expected_params - nstr.expected_params) < 0.02 * 1e6
+
+
+def test_curve_param_ratio_reads_the_parameters_off_the_curves():
+    """Hand-computed: the hash grid goes 30 -> 40 dB from 100k to 1M parameters, so NSTR's 35 dB at 100k needs
+    10^5.5 = 316k of it (3.16 x); NSTR's 28 dB at 50k is below the grid's first point (<= 2 x); its 45 dB at 1M is
+    never reached (> 1 x). SIREN needs more everywhere, so the hash grid is the best baseline; the median is 2."""
+    from nstr.bench.ledger import curve_param_ratio, ledger_rows, params_for
+
+    def rec(model, target, params, psnr, seed=0):
+        return {"model": model, "target_params": target, "params": params, "psnr": psnr, "signal": "k",
+                "seed": seed, "status": "ok"}
+
+    records = [rec("hashgrid", 100_000, 100_000, 29.0), rec("hashgrid", 100_000, 100_000, 31.0, seed=1),
+               rec("hashgrid", 1_000_000, 1_000_000, 40.0), rec("siren", 100_000, 100_000, 20.0),
+               rec("siren", 1_000_000, 1_000_000, 30.0),
+               rec("nstr", 50_000, 50_000, 28.0), rec("nstr", 100_000, 100_000, 35.0),
+               rec("nstr", 1_000_000, 1_000_000, 45.0)]
+    assert params_for([(100_000, 30.0), (1_000_000, 40.0)], 35.0) == (pytest.approx(10 ** 5.5), "")
+    value, text = curve_param_ratio(records, "nstr")
+    assert value == pytest.approx(2.0)
+    assert "100k 35.00 dB: 3.16 x (hashgrid)" in text and "50k 28.00 dB: <=2.00 x (hashgrid)" in text
+    assert "1000k 45.00 dB: >1.00 x (hashgrid)" in text
+    row = next(r for r in ledger_rows({"compactness": records}, []) if r["claim"].startswith("images: fewer"))
+    assert row["verdict"] == "holds" and row["ours"].startswith("2.00 x")
+    assert curve_param_ratio([r for r in records if r["model"] == "nstr"], "nstr") == (None, "not measured yet")

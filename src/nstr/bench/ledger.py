@@ -8,6 +8,7 @@ beside ours without a verdict; the paired gaps below them carry the comparison.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from typing import Any
@@ -134,6 +135,8 @@ def measure(claim: Claim, records: list[Record], protocol: str = "time") -> tupl
             return None, NOT_MEASURED
         best = max(v for _, v, _ in found)
         return best, f"up to {best:.0f} % (" + ", ".join(f"{name} {v:.0f} % ({n} fits)" for name, v, n in found) + ")"
+    if claim.measure == "curve_param_ratio":
+        return curve_param_ratio(ok(records), claim.model or "nstr")
     if claim.measure == "param_ratio":
         return nerf_param_ratio(ok(records))
     if claim.measure == "speedup":
@@ -182,6 +185,47 @@ def _label_means(records: list[Record]) -> list[Record]:
     return [{"model": label, "psnr": statistics.fmean(r["psnr"] for r in group),
              "params": statistics.fmean(r["params"] for r in group), "seeds": len(group)}
             for label, group in labels.items()]
+
+
+def psnr_curves(records: list[Record]) -> dict[str, list[tuple[float, float]]]:
+    """Per model, (mean parameters, mean PSNR) at each of its budgets (``target_params``), by parameters."""
+    cells: dict[tuple[str, Any], list[Record]] = {}
+    for r in records:
+        cells.setdefault((r["model"], r.get("target_params")), []).append(r)
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for (model, _), group in cells.items():
+        curves.setdefault(model, []).append((statistics.fmean(r["params"] for r in group),
+                                             statistics.fmean(r["psnr"] for r in group)))
+    return {model: sorted(points) for model, points in curves.items()}
+
+
+def params_for(curve: list[tuple[float, float]], psnr: float) -> tuple[float, str]:
+    """Parameters at which a PSNR-parameter ``curve`` first reaches ``psnr``, linear in log parameters between
+    its points; ("<" smallest) below its first point, (">" largest) if it never gets there: (value, bound)."""
+    if psnr <= curve[0][1]:
+        return curve[0][0], "<="
+    for (p0, q0), (p1, q1) in itertools.pairwise(curve):
+        if q0 < psnr <= q1:
+            t = (psnr - q0) / (q1 - q0)
+            return math.exp(math.log(p0) + t * (math.log(p1) - math.log(p0))), ""
+    return curve[-1][0], ">"
+
+
+def curve_param_ratio(records: list[Record], model: str) -> tuple[float | None, str]:
+    """Median over ``model``'s budgets of (parameters the best other model needs for its PSNR) / its own."""
+    curves = psnr_curves(records)
+    mine, others = curves.get(model), {m: c for m, c in curves.items() if m != model}
+    if not mine or not others:
+        return None, NOT_MEASURED
+    ratios, parts = [], []
+    for params, psnr in mine:
+        needs = {m: params_for(c, psnr) for m, c in others.items()}
+        best = min(needs, key=lambda m: needs[m][0])
+        value, bound = needs[best]
+        ratios.append(value / params)
+        parts.append(f"{params / 1000:.0f}k {psnr:.2f} dB: {bound}{value / params:.2f} x ({best})")
+    value = statistics.median(ratios)
+    return value, f"{value:.2f} x, median over budgets (" + "; ".join(parts) + ")"
 
 
 def nerf_param_ratio(records: list[Record]) -> tuple[float | None, str]:

@@ -190,6 +190,13 @@ ABLATION_VARIANTS = (
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 
+#: The compactness claim on images (issue 17): each model's PSNR-parameter curve at equal steps, so the step
+#: cost of a model does not enter. 300 steps of 8,192 pixels keep the 1M-parameter MLPs affordable (~1 h 30 min
+#: for the suite on 2 cores); a detailed and a smooth photograph.
+COMPACTNESS_IMAGES = (f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png")
+COMPACTNESS_STEPS = 300
+COMPACTNESS_BATCH = 8_192
+
 #: Issue 17's directions for NSTR where it trails: Kodak at about 0.3M parameters (log2_table 14, the kodak
 #: suite's NSTR at 0.3M), 60 s, 3 seeds, each switch one at a time against the default and against the hash grid
 #: with NSTR's table, on a detailed photograph (kodim05) and a smooth one (kodim23).
@@ -314,10 +321,19 @@ SUITES: dict[str, Suite] = {
             fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
         ),
         Suite(
+            "compactness",
+            f"PSNR against parameters (25k-1M) at equal steps ({COMPACTNESS_STEPS} of {COMPACTNESS_BATCH:,} "
+            "pixels) on two Kodak photographs: NSTR, the hash grid, SIREN and the Fourier MLP; the ledger reads "
+            "NSTR's parameter ratio off the curves",
+            signals=COMPACTNESS_IMAGES, models=("siren", "ffn", "hashgrid", "nstr"),
+            budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000, 1_000_000)}, size=None, max_seconds=None,
+            steps=COMPACTNESS_STEPS, seeds=3, fit={"eval_every": 50, "batch_size": COMPACTNESS_BATCH},
+        ),
+        Suite(
             "directions",
             "NSTR's directions (issue 17) on Kodak at about 0.3M parameters, 60 s, 3 seeds: each switch against the "
             "default and the hash grid with NSTR's table",
-            signals=(f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png"), models=("nstr",), budgets={},
+            signals=COMPACTNESS_IMAGES, models=("nstr",), budgets={},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": MINIBATCH},
             variants=DIRECTIONS_VARIANTS,
         ),
