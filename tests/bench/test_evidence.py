@@ -173,6 +173,8 @@ def test_code_groups_compare_the_code_paths_in_a_real_repository(tmp_path):
     build = commit("pyproject.toml", "[project]")
     assert code_groups([first, results[:10], readme, report, code, build, "f" * 40], repo=tmp_path) == [
         [first, results[:10], readme, report], [code], [build], ["f" * 40]]
+    # From a subfolder, as the package runs it (pathspecs are relative to the folder git runs in otherwise).
+    assert code_groups([first, code], repo=tmp_path / "src" / "nstr") == [[first], [code]]
 
 
 def test_no_cell_runs_a_report_only_module():

@@ -96,8 +96,9 @@ def code_groups(found: Iterable[str], repo: Path = CHECKOUT) -> list[list[str]]:
     groups: list[list[str]] = []
     for commit in found:
         for group in groups:
-            result = git("diff", "--quiet", group[0], commit, "--", *CODE_PATHS,
-                         *(f":(exclude){path}" for path in REPORT_ONLY), repo=repo)
+            # ":(top)": paths from the repository's root, whatever folder git runs in
+            result = git("diff", "--quiet", group[0], commit, "--", *(f":(top){path}" for path in CODE_PATHS),
+                         *(f":(top,exclude){path}" for path in REPORT_ONLY), repo=repo)
             if result is not None and result[0] == 0:
                 group.append(commit)
                 break
