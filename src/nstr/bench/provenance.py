@@ -91,8 +91,8 @@ def git_state() -> tuple[str, bool | None]:
 
 def code_groups(found: Iterable[str], repo: Path = CHECKOUT) -> list[list[str]]:
     """``found`` commits (full or abbreviated) grouped by identical ``CODE_PATHS`` (less ``REPORT_ONLY``), in
-    the order given; a
-    commit git cannot compare (unknown here, not a repository) stays alone, so it never hides a difference."""
+    the order given; a commit git cannot compare (unknown here, not a repository) stays alone, so it never hides
+    a difference."""
     groups: list[list[str]] = []
     for commit in found:
         for group in groups:
@@ -183,7 +183,7 @@ def provenance_notes(records: list[Record], grouper: Grouper = code_groups) -> l
     found = commits(records)
     if len(found) > 1:
         each = ", ".join(f"`{c}` ({n} cells)" for c, n in found.most_common())
-        paths = ", ".join(f"`{p}`" for p in CODE_PATHS)
+        paths = ", ".join(f"`{p}`" for p in CODE_PATHS) + " less the report's own modules"
         groups = grouper(found)
         if len(groups) == 1:
             notes.append(f"This table's cells come from {len(found)} commits ({each}) with the same code ({paths} "
