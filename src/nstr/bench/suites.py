@@ -239,17 +239,17 @@ EQUAL_STEPS = ",equal-steps"
 #: The official training recipe (DINR's configs train every model of a comparison with it).
 OFFICIAL_RECIPE = {"lr": 1e-3, "optimizer": "adamw", "schedule": "plateau"}
 DINR_MODELS = ("siren", "dinr-siren", "ffn", "dinr-ffn")
-#: (label, model, options, fit) of the kinetic-term comparison: the static SIREN and DINR with the term on and
+#: (label, model, options[, fit]) of the kinetic-term comparison: the static SIREN and DINR with the term on and
 #: off, with each model's defaults (equal time) or the official recipe (equal steps).
-_TIME_NOISE_ARMS = (("siren", "siren", {}, {}), ("dinr-siren,ke=0.1", "dinr-siren", {}, {}),
-                    ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}, {}))
+_TIME_NOISE_ARMS = (("siren", "siren", {}), ("dinr-siren,ke=0.1", "dinr-siren", {}),
+                    ("dinr-siren,ke=0", "dinr-siren", {"ke_weight": 0.0}))
 _STEPS_NOISE_ARMS = (("siren,official-recipe", "siren", {}, OFFICIAL_RECIPE),
                      ("dinr-official,ke=0.1", "dinr-official", {}, {}),
                      ("dinr-official,ke=0", "dinr-official", {"ke_weight": 0.0}, {}))
 DINR_VARIANTS = (
     *(Variant(name, name, target_params=DINR_PARAMS) for name in DINR_MODELS),
-    *(Variant(f"{label},noise={DINR_NOISE:g}", model, options, DINR_PARAMS, {"noise": DINR_NOISE}, ("camera",),
-              fit=fit) for label, model, options, fit in _TIME_NOISE_ARMS),
+    *(Variant(f"{label},noise={DINR_NOISE:g}", model, options, DINR_PARAMS, {"noise": DINR_NOISE}, ("camera",))
+      for label, model, options in _TIME_NOISE_ARMS),
     # Solvers and step counts around the default (Euler, 4 steps: the dinr-siren cells above).
     *(Variant(f"dinr-siren,{solver},steps={steps}", "dinr-siren", {"solver": solver, "ode_steps": steps},
               DINR_PARAMS, signals=("camera",))
