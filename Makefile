@@ -48,6 +48,10 @@ bench: setup-dev
 	$(VENV)/bin/nstr bench audio --workers 2
 	$(VENV)/bin/nstr bench sdf --workers 2
 	$(VENV)/bin/nstr bench nerf --workers 2
+	$(VENV)/bin/nstr bench compactness
+	$(VENV)/bin/nstr bench kodak
+	$(VENV)/bin/nstr bench kodak-models
+	$(VENV)/bin/nstr bench lego --workers 2
 	$(VENV)/bin/nstr bench report
 
 lint: setup-dev

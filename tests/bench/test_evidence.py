@@ -191,26 +191,44 @@ def test_no_cell_runs_a_report_only_module():
 
 # The kodak and lego suites ------------------------------------------------------------------------------------
 
-def test_kodak_cells_two_protocols_three_budgets_and_the_same_table_hash_grid(photos):
-    cells = expand("kodak", Overrides(signals=photos, models=("siren", "nstr", "hashgrid")))
-    # protocols x budgets x (models + same-table + SIREN with FreSh's omega0) x images
-    assert len(cells) == 2 * 3 * (3 + 1 + 1) * 2
+def test_kodak_cells_are_nstr_and_its_same_table_hash_grid_at_0_3m_under_both_protocols(photos):
+    cells = expand("kodak", Overrides(signals=photos))
+    # protocols x (NSTR + the hash grid with its table) x images x 3 seeds
+    assert len(cells) == 2 * 2 * len(photos) * 3 and {c.seed for c in cells} == {0, 1, 2}
     assert len({c.cell_id for c in cells}) == len(cells)
     timed = [c for c in cells if c.fit["max_seconds"] == 60.0]
     stepped = [c for c in cells if c.fit["steps"] == KODAK_STEPS]
     assert len(timed) == len(stepped) == len(cells) // 2
     assert all(c.fit["steps"] is None for c in timed) and all(c.fit["max_seconds"] is None for c in stepped)
-    assert {c.target_params for c in cells} == {100_000, 300_000, 1_000_000}
-    nstr = next(c for c in timed if c.model == "nstr" and c.target_params == 300_000 and c.signal == photos[0])
-    same = next(c for c in timed if c.label == "same-table-300k-60s" and c.signal == photos[0])
+    assert {c.target_params for c in cells} == {300_000} and {c.model for c in cells} == {"nstr", "hashgrid"}
+    assert SUITES["kodak"].signals == KODAK
+    nstr = next(c for c in timed if c.model == "nstr" and c.signal == photos[0] and c.seed == 0)
+    same = next(c for c in timed if c.label == "same-table-300k-60s" and c.signal == photos[0] and c.seed == 0)
     assert nstr.cell_id == "nstr-300k-60s-kodim01-full-s0" and same.model == "hashgrid"
     assert same.options == same_table_options(nstr.options)
     expected = {"log2_table": nstr.options.get("log2_table", 13), "levels": nstr.options.get("levels", 16),
                 "base_res": 16, "max_res": 512, "features": 2}
     assert same.options == expected
-    one = expand("kodak", Overrides(signals=photos[:1], models=("siren",), steps=7))
-    assert [c.cell_id for c in one] == [f"siren-{b}{tag}-7steps-kodim01-full-s0" for tag in ("", "_fresh")
+
+
+def test_kodak_models_cells_every_image_model_three_budgets_on_the_pair(photos):
+    """kodak-models: each model at 0.1/0.3/1M, 60 s, 3 seeds on kodim05 and kodim23; SIREN and the Fourier MLP
+    also with FreSh's scale, NSTR beside its same-table hash grid."""
+    from nstr.bench.suites import IMAGE_MODELS, KODAK_PAIR
+
+    assert KODAK_PAIR == (KODAK[4], KODAK[22]) and SUITES["kodak-models"].signals == KODAK_PAIR
+    assert SUITES["kodak-models"].models == IMAGE_MODELS
+    cells = expand("kodak-models", Overrides(signals=photos[:1], models=("siren", "nstr", "hashgrid")))
+    # budgets x (models + same-table + SIREN with FreSh's omega0) x 3 seeds
+    assert len(cells) == 3 * (3 + 1 + 1) * 3
+    assert {c.target_params for c in cells} == {100_000, 300_000, 1_000_000}
+    assert all(c.fit["max_seconds"] == 60.0 and not c.fit.get("steps") for c in cells)
+    assert {c.label for c in cells if c.model == "siren"} == {f"{b}{tag}" for b in ("100k", "300k", "1M")
+                                                              for tag in ("", "+fresh")}
+    one = expand("kodak-models", Overrides(signals=photos[:1], models=("siren",), steps=7, seeds=1))
+    assert [c.cell_id for c in one] == [f"siren-{b}{tag}-kodim01-full-s0" for tag in ("", "_fresh")
                                         for b in ("100k", "300k", "1M")]
+    assert all(c.fit["steps"] == 7 for c in one)
 
 
 def test_budgets_override_replaces_the_suites_parameter_targets(photos, tmp_path):
@@ -236,6 +254,14 @@ def test_kodak_images_option_maps_names_to_the_data_folder():
         kodak_signals(("kodim25",))
     with pytest.raises(NstrError, match="names 'kodim01' twice"):
         kodak_signals(("kodim01", "kodim01"))
+
+
+def test_images_option_belongs_to_the_suites_on_kodak():
+    """--images chooses Kodak photographs in any suite whose signals are all Kodak (kodak, kodak-models,
+    compactness, directions), and exists in no other."""
+    with_images = {name for name in SUITES
+                   if any(p.name == "images" for p in bench_command.get_command(None, name).params)}
+    assert with_images == {"kodak", "kodak-models", "compactness", "directions"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -342,15 +368,15 @@ def test_lego_report_lists_times_and_anchors(tmp_path):
 
 @pytest.mark.slow
 def test_kodak_quick_wiring_end_to_end(tmp_path, photos, monkeypatch):
-    """`nstr bench kodak --quick` on a tiny photograph: both protocols run, the report renders."""
+    """`nstr bench kodak --quick` on a tiny photograph: NSTR and its same-table grid run, the report renders."""
     monkeypatch.setattr(provenance, "LOAD_EVERY", 0.5)
     out = tmp_path / "results"
     result = CliRunner().invoke(bench_command, ["kodak", "--quick", "--signals", photos[0], "--models", "nstr",
                                                 "--out", str(out), "--no-rerun-busy", "--max-seconds", "1"])
     assert result.exit_code == 0, (result.output, result.exception)
-    assert "cells (6 to run); estimated training time 00:06" in result.output
+    assert "cells (2 to run); estimated training time 00:02" in result.output
     records = [json.loads(p.read_text()) for p in sorted((out / "kodak-quick").glob("*.json"))]
-    assert len(records) == 6 and all(r["status"] == "ok" and r["load_samples"] for r in records)
+    assert len(records) == 2 and all(r["status"] == "ok" and r["load_samples"] for r in records)
     assert {r["model"] for r in records} == {"nstr", "hashgrid"}
     text = write_report(out, tmp_path / "B.md").read_text()
     assert "## Suite `kodak-quick`" in text and "Not the same measurement" in text
@@ -375,7 +401,6 @@ def test_directions_suite_compares_each_switch_with_the_same_table_hash_grid(pho
 #: Suites that declare fewer seeds than the rule, with the reason (each is a debt, not a design).
 FEWER_SEEDS = {
     "quick": "a wiring check, not evidence",
-    "kodak": "24 images x 10 configurations x 3 budgets x 2 protocols is ~230 h per seed on 2 cores (issue 21)",
 }
 
 

@@ -1,4 +1,4 @@
-"""The report's parts for the public benchmarks (``nstr bench kodak``, ``nstr bench lego``), beside the tables
+"""The report's parts for the public benchmarks (``nstr bench kodak``, ``kodak-models``, ``lego``), beside the tables
 every suite gets: per-image PSNR and SSIM tables per protocol, PSNR against parameters and against training
 time (averaged over the images), times to 25 and 28 dB on lego's val views, and the published anchors with
 their hardware and protocol, in a table that says they are not the same measurement.
@@ -207,5 +207,5 @@ def lego_parts(name: str, records: list[Record], plots_dir: Path | None, link: C
 
 
 #: Suites with parts of their own, and whether those replace the generic PSNR-per-signal table and plots.
-PARTS = {"kodak": kodak_parts, "lego": lego_parts}
-OWN_TABLES = {"kodak"}
+PARTS = {"kodak": kodak_parts, "kodak-models": kodak_parts, "lego": lego_parts}
+OWN_TABLES = {"kodak", "kodak-models"}

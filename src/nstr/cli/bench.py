@@ -17,7 +17,7 @@ from nstr.bench.perf import run as run_perf
 from nstr.bench.provenance import git_state, require_clean
 from nstr.bench.report import table, write_report
 from nstr.bench.runner import is_done, run_suite
-from nstr.bench.suites import SUITES, Overrides, expand, get_suite, kodak_signals
+from nstr.bench.suites import SUITES, Overrides, expand, get_suite, kodak_signals, on_kodak
 from nstr.bench.summary import groups, summary_row
 from nstr.core.device import DEVICE_CHOICES, resolve_device
 from nstr.core.errors import NstrError
@@ -127,10 +127,14 @@ def _suite_options(command):
 
 
 def _images_option(name: str):
-    """``--images kodim01,kodim05`` for the kodak suite (a subset of the 24 photographs); nothing for others."""
-    if name != "kodak":
+    """``--images kodim01,kodim05`` for suites on Kodak photographs (any of the 24 instead of the suite's own);
+    nothing for others."""
+    suite = SUITES[name]
+    if not on_kodak(suite):
         return lambda command: command
-    return click.option("--images", default=None, help="comma-separated Kodak images, e.g. kodim01,kodim05 [all 24]")
+    own = ",".join(Path(s).stem for s in suite.signals) if len(suite.signals) < 24 else "all 24"
+    return click.option("--images", default=None,
+                        help=f"comma-separated Kodak images, e.g. kodim01,kodim05 [{own}]")
 
 
 def _suite_command(name: str) -> click.Command:
