@@ -186,11 +186,17 @@ def budget_quotes() -> list[str]:
             f"{max(fit):.2f} dB on the fitted pixels and {min(held):.2f}-{max(held):.2f} dB on held-out ones"]
 
 
+def _label_means(suite: str) -> tuple[dict[str, float], int]:
+    """Each label's mean PSNR over its signals and seeds, and the fewest seeds any label has."""
+    labels = _by(_suite(suite), "label")
+    return ({label: statistics.fmean(r["psnr"] for r in rs) for label, rs in labels.items()},
+            min(len({r["seed"] for r in rs}) for rs in labels.values()))
+
+
 def directions_quotes() -> list[str]:
     """NSTR's directions on Kodak at 0.3M: each variant's mean over the two images and 3 seeds."""
-    mean = {label: statistics.fmean(r["psnr"] for r in rs) for label, rs in _by(_suite("directions"), "label").items()}
-    seeds = {len({r["seed"] for r in rs}) for rs in _by(_suite("directions"), "label").values()}
-    return [f"(kodim05 and kodim23, 60 s, {min(seeds)} seeds) the hash grid with NSTR's table reaches "
+    mean, seeds = _label_means("directions")
+    return [f"(kodim05 and kodim23, 60 s, {seeds} seeds) the hash grid with NSTR's table reaches "
             f"{mean['hashgrid-same-table']:.2f} dB and NSTR {mean['default']:.2f}; without the sinusoids "
             f"{mean['no-sinusoids']:.2f}, with a linear H_psi {mean['spectral_layers=0']:.2f}, with one decoder layer "
             f"{mean['decoder_layers=1']:.2f}, with phase modulation, a linear H_psi and the basis at sigma 128 "
@@ -201,12 +207,11 @@ def directions_quotes() -> list[str]:
 def dinr_steps_quotes() -> list[str]:
     """DINR against the static models at equal steps (dinr-steps): mean over seeds and both photographs; the
     noisy arms on camera."""
-    mean = {label: statistics.fmean(r["psnr"] for r in rs) for label, rs in _by(_suite("dinr-steps"), "label").items()}
-    seeds = {len({r["seed"] for r in rs}) for rs in _by(_suite("dinr-steps"), "label").values()}
+    mean, seeds = _label_means("dinr-steps")
     m = lambda label: f"{mean[label + ',equal-steps']:.2f}"  # noqa: E731
     gap = mean["dinr-siren,equal-steps"] - mean["siren,equal-steps"]
     kinetic = mean["dinr-official,ke=0.1,noise=0.3,equal-steps"] - mean["dinr-official,ke=0,noise=0.3,equal-steps"]
-    return [f"({min(seeds)} seeds, mean of astronaut and camera) `dinr-siren` reaches {m('dinr-siren')} dB against "
+    return [f"({seeds} seeds, mean of astronaut and camera) `dinr-siren` reaches {m('dinr-siren')} dB against "
             f"{m('siren')} for `siren`, and `dinr-ffn` {m('dinr-ffn')} against {m('ffn')} for `ffn`; with the "
             f"official recipe for both, `dinr-official` reaches {m('dinr-official')} against "
             f"{m('siren,official-recipe')} for SIREN. At 30 % noise on camera (official recipe, scored on the clean "

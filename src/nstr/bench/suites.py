@@ -193,9 +193,8 @@ ABLATION_VARIANTS = (
 #: The compactness claim on images (issue 17): each model's PSNR-parameter curve at equal steps, so the step
 #: cost of a model does not enter. 300 steps of 8,192 pixels keep the 1M-parameter MLPs affordable (~1 h 30 min
 #: for the suite on 2 cores); a detailed and a smooth photograph.
-COMPACTNESS_IMAGES = (f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png")
-#: The Kodak pair on which every image model runs at three budgets (kodak-models): detailed and smooth.
-KODAK_PAIR = COMPACTNESS_IMAGES
+#: The Kodak pair of compactness, directions and kodak-models: a detailed photograph and a smooth one.
+KODAK_PAIR = (f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png")
 COMPACTNESS_STEPS = 300
 COMPACTNESS_BATCH = 8_192
 
@@ -327,7 +326,7 @@ SUITES: dict[str, Suite] = {
             f"PSNR against parameters (25k-1M) at equal steps ({COMPACTNESS_STEPS} of {COMPACTNESS_BATCH:,} "
             "pixels) on two Kodak photographs: NSTR, the hash grid, SIREN and the Fourier MLP; the ledger reads "
             "NSTR's parameter ratio off the curves",
-            signals=COMPACTNESS_IMAGES, models=("siren", "ffn", "hashgrid", "nstr"),
+            signals=KODAK_PAIR, models=("siren", "ffn", "hashgrid", "nstr"),
             budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000, 1_000_000)}, size=None, max_seconds=None,
             steps=COMPACTNESS_STEPS, seeds=3, fit={"eval_every": 50, "batch_size": COMPACTNESS_BATCH},
         ),
@@ -335,7 +334,7 @@ SUITES: dict[str, Suite] = {
             "directions",
             "NSTR's directions (issue 17) on Kodak at about 0.3M parameters, 60 s, 3 seeds: each switch against the "
             "default and the hash grid with NSTR's table",
-            signals=COMPACTNESS_IMAGES, models=("nstr",), budgets={},
+            signals=KODAK_PAIR, models=("nstr",), budgets={},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": MINIBATCH},
             variants=DIRECTIONS_VARIANTS,
         ),

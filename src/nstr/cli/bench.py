@@ -17,7 +17,7 @@ from nstr.bench.perf import run as run_perf
 from nstr.bench.provenance import git_state, require_clean
 from nstr.bench.report import table, write_report
 from nstr.bench.runner import is_done, run_suite
-from nstr.bench.suites import SUITES, Overrides, expand, get_suite, kodak_signals, on_kodak
+from nstr.bench.suites import KODAK, SUITES, Overrides, expand, get_suite, kodak_signals, on_kodak
 from nstr.bench.summary import groups, summary_row
 from nstr.core.device import DEVICE_CHOICES, resolve_device
 from nstr.core.errors import NstrError
@@ -132,7 +132,7 @@ def _images_option(name: str):
     suite = SUITES[name]
     if not on_kodak(suite):
         return lambda command: command
-    own = ",".join(Path(s).stem for s in suite.signals) if len(suite.signals) < 24 else "all 24"
+    own = "all 24" if suite.signals == KODAK else ",".join(Path(s).stem for s in suite.signals)
     return click.option("--images", default=None,
                         help=f"comma-separated Kodak images, e.g. kodim01,kodim05 [{own}]")
 
