@@ -6,6 +6,7 @@ each with the reason) or NOT_MEASUREMENTS; a new dB number fails until it is map
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from collections import defaultdict
@@ -23,10 +24,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 README = " ".join((ROOT / "README.md").read_text().split())
 
 
-def _json(name: str) -> list[dict]:
-    import json
+def _stored(name: str) -> dict:
+    """A benchmark script's whole stored result (rows and extras)."""
+    return json.loads((RESULTS / f"{name}.json").read_text())
 
-    return json.loads((RESULTS / f"{name}.json").read_text())["rows"]
+
+def _json(name: str) -> list[dict]:
+    return _stored(name)["rows"]
 
 
 def _suite(name: str) -> list[dict]:
@@ -94,6 +98,25 @@ def audio_quotes() -> list[str]:
             f"{ahead:.1f} dB ahead on the chirp, and {min(over_siren):.0f}-{max(over_siren):.0f} dB above SIREN"]
 
 
+def audio_defaults_quotes() -> list[str]:
+    """The audio defaults against their neighbours (benchmarks/audio_defaults.py: seed 0, fixed steps)."""
+    snr = {(r["model"], r["option"], r["value"], r["signal"]): r["snr"] for r in _json("audio_defaults")}
+
+    def series(model: str, option: str, values: str, signal: str) -> str:
+        return " / ".join(f"{snr[model, option, v, signal]:.1f}" for v in values.split(", "))
+
+    grid = "N - 1, N / 2, N / 4"
+    return [f"speech {series('siren', 'omega0', '3000, 10000, 20000', 'speech')} dB, chime "
+            f"{series('siren', 'omega0', '3000, 10000, 20000', 'chime')}, chirp "
+            f"{series('siren', 'omega0', '3000, 10000, 20000', 'chirp')} at omega0 3000 / 10000 / 20000",
+            f"speech {series('ffn', 'sigma', '2 %, 6 %, 18 %, 35 %', 'speech')} dB, chirp "
+            f"{series('ffn', 'sigma', '2 %, 6 %, 18 %, 35 %', 'chirp')} at 2 / 6 / 18 / 35 % of Nyquist",
+            f"speech {series('hashgrid', 'max_res', grid, 'speech')} dB at N - 1 / N / 2 / N / 4 cells (NSTR "
+            f"{series('nstr', 'max_res', 'N - 1, N / 2', 'speech')} at N - 1 / N / 2)",
+            f"chirp {series('nstr', 'basis_sigma', '1 %, 5 %, 18 %, 36 %', 'chirp')} dB, speech "
+            f"{series('nstr', 'basis_sigma', '1 %, 5 %, 18 %, 36 %', 'speech')} at 1 / 5 / 18 / 36 % of Nyquist"]
+
+
 def sdf_quotes() -> list[str]:
     """NSTR's point-to-surface Chamfer against SIREN's (mean over seeds, then over shapes)."""
     cells = _seed_means(_suite("sdf"), "chamfer_p2s")
@@ -149,7 +172,17 @@ def audio_batch_quotes() -> list[str]:
 def nerf_mesh_quotes() -> list[str]:
     return [f"| {r['threshold']:g}{' (default)' if r['threshold'] == 5 else ''} | {r['vertices']:,} | "
             f"{r['median |d|']:.3f} | {r['90th percentile |d|']:.3f} | {100 * r['within 0.02']:.0f} % | "
-            f"{r['median d']:+.3f} |" for r in _json("nerf_mesh")]
+            f"{r['median d']:+.3f} |" for r in _json("nerf_mesh")] + [
+        f"so the fit made only {_stored('nerf_mesh')['steps']} steps and reached {_stored('nerf_mesh')['psnr']:.1f} dB"]
+
+
+def nerf_sampler_quotes() -> list[str]:
+    """The occupancy march against the importance sampler at equal time (benchmarks/nerf_sampler.py)."""
+    rows = {r["sampler"]: r for r in _json("nerf_sampler")}
+    march, importance = rows["occupancy"], rows["importance"]
+    return [f"reached {march['psnr']:.2f} dB with the march ({march['steps']} steps, "
+            f"{march['rays_per_second'] / 1000:.0f}k rays/s) and {importance['psnr']:.2f} dB with `--sampler "
+            f"importance` ({importance['steps']} steps, {importance['rays_per_second'] / 1000:.1f}k rays/s"]
 
 
 def kodak_quotes() -> list[str]:
@@ -222,6 +255,25 @@ def dinr_steps_quotes() -> list[str]:
             f"The kinetic term's gain under noise is {kinetic:+.2f} dB here"]
 
 
+def dinr_time_quotes() -> list[str]:
+    """DINR against the static models at equal time (dinr): the model cells' mean over the development
+    photographs and seeds; the solver, noise and embedding arms on camera."""
+    mean, seeds = _label_means("dinr")
+    m = lambda label: f"{mean[label]:.2f}"  # noqa: E731
+    camera = {label: statistics.fmean(r["psnr"] for r in rs if r["signal"] == "camera")
+              for label, rs in _by(_suite("dinr"), "label").items()}
+    c = lambda label: f"{camera[label]:.2f}"  # noqa: E731
+    photos = len({r["signal"] for r in _suite("dinr") if r["label"] == "siren"})
+    return [f"({seeds} seeds, mean of the {photos} development photographs) `dinr-siren` reaches {m('dinr-siren')} dB "
+            f"against {m('siren')} for `siren`, and `dinr-ffn` {m('dinr-ffn')} against {m('ffn')} for `ffn`",
+            f"On camera, `dinr-siren` with 2 / 4 / 12 Euler steps reaches {c('dinr-siren,euler,steps=2')} / "
+            f"{c('dinr-siren')} / {c('dinr-siren,euler,steps=12')} dB, with 4 RK4 steps "
+            f"{c('dinr-siren,rk4,steps=4')} and with dopri5 {c('dinr-siren,dopri5')}; at 30 % noise "
+            f"{c('dinr-siren,ke=0.1,noise=0.3')} with the kinetic term and {c('dinr-siren,ke=0,noise=0.3')} without, "
+            f"SIREN {c('siren,noise=0.3')}; DINR on NSTR's spectral features {c('dinr,embedding=nstr')} against "
+            f"{c('nstr,log2_table=12')} for NSTR with the same table"]
+
+
 def demo_quotes() -> list[str]:
     """The demo's fit (benchmarks/demo.py, which also drew the README's picture)."""
     [row] = _json("demo")
@@ -232,23 +284,16 @@ def demo_quotes() -> list[str]:
 QUOTES: dict[str, Callable[[], list[str]]] = {
     "precision.json": precision_quotes, "siren_step.json": siren_step_quotes, "ablation/": ablation_quotes,
     "audio/": audio_quotes, "sdf/": sdf_quotes, "nerf/": nerf_quotes, "audio_batch.json": audio_batch_quotes,
+    "audio_defaults.json": audio_defaults_quotes, "nerf_sampler.json": nerf_sampler_quotes,
     "nerf_mesh.json": nerf_mesh_quotes, "kodak/": kodak_quotes, "budget/": budget_quotes, "demo.json": demo_quotes,
     "directions/": directions_quotes, "dinr-steps/": dinr_steps_quotes,
+    "dinr/": dinr_time_quotes,
 }
 
 #: README passages whose numbers no stored result holds (developer measurements), with the reason.
 UNBACKED = {
     "31.44 dB test PSNR, SSIM 0.981, 2,003 steps, 27k rays/s in training; it passed 25 dB on the val rays after "
     "37 s": "the toy-scene fit shown in the picture: a run directory, not stored",
-    "so the fit made only 76 steps and reached 17.3 dB": "the field nerf_mesh.py fitted; its PSNR is not in the JSON",
-    "reached 28.19 dB with the march (353 steps, 24k rays/s) and 19.43 dB with `--sampler importance`":
-        "a one-off comparison of samplers, not stored",
-    "gave 13.3 dB on speech and 5.5 dB on the chirp against 16.4 and 19.9 dB at 10000":
-        "the audio defaults' short fits (docstring of audio_model_defaults)",
-    "one cell per sample interval: 33.1 dB on speech at 50k parameters against 29.8 (N / 2) and 22.9 (N / 4)":
-        "the audio defaults' short fits",
-    "the basis at 18 % of Nyquist gave 29.7 dB on the chirp against 26.6 (5 %) and 25.1 (1 %)":
-        "the audio defaults' short fits",
     "| speech (48 kHz, 68,545 samples) | 16.0 | 18.6 | 40.0 | 37.4 |": "the 20-second audio table: cells not stored",
     "| chime (44.1 kHz stereo, 48,022 samples) | 7.9 | 17.3 | 38.9 | 35.9 |": "the 20-second audio table",
     "| chirp (44.1 kHz, 44,100 samples) | 17.2 | 21.1 | 31.6 | 33.9 |": "the 20-second audio table",
