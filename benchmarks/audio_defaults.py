@@ -65,13 +65,14 @@ SWEEPS = (
 
 def run(signal: Audio, sweep: Sweep, label: str) -> dict:
     frames = signal.format.frames
-    options = {**signal.model_defaults(sweep.model), sweep.option: sweep.value(label, frames)}
+    defaults = signal.model_defaults(sweep.model)
+    options = {**defaults, sweep.option: sweep.value(label, frames)}
     options, params = size_model(sweep.model, 1, signal.out_dim, PARAMS, options)
     torch.manual_seed(0)
     model = build_model(sweep.model, 1, signal.out_dim, **options)
     metrics = fit(signal, model, steps=sweep.steps, batch_size=BATCH, eval_every=50, quiet=True).metrics
-    default = signal.model_defaults(sweep.model)[sweep.option] == options[sweep.option]
-    return {"model": sweep.model, "option": sweep.option, "value": label, "is_default": default,
+    return {"model": sweep.model, "option": sweep.option, "value": label,
+            "is_default": defaults[sweep.option] == options[sweep.option],
             "snr": round(metrics["snr"], 2), "steps": sweep.steps, "params": params,
             "train_seconds": round(metrics["train_seconds"], 1)}
 

@@ -95,7 +95,11 @@ AUDIO_ROWS = {"speech_front_center": "speech (48 kHz, 68,545 samples)",
 
 def audio_quotes() -> list[str]:
     """NSTR against the hash grid and SIREN on audio (SNR, mean over seeds)."""
-    cells = _seed_means(_suite("audio"), "snr", lambda r: Path(r["signal"]).stem)
+    records = _suite("audio")
+    cells = _seed_means(records, "snr", lambda r: Path(r["signal"]).stem)
+    cells_records: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in records:
+        cells_records[r["model"], r["signal"]].append(r)
     over_siren = [c["nstr"] - c["siren"] for c in cells.values()]
     behind = [c["hashgrid"] - c["nstr"] for name, c in cells.items() if name != "chirp"]
     ahead = cells["chirp"]["nstr"] - cells["chirp"]["hashgrid"]
@@ -103,27 +107,31 @@ def audio_quotes() -> list[str]:
              for name in AUDIO_ROWS]
     return [f"on audio NSTR is {min(behind):.1f}-{max(behind):.1f} dB behind the hash grid on the two recordings and "
             f"{ahead:.1f} dB ahead on the chirp, and {min(over_siren):.0f}-{max(over_siren):.0f} dB above SIREN",
-            f"({len(_suite('audio')) // len(cells) // len(AUDIO_MODELS)} seeds) SNR in dB, mean over the seeds:",
+            f"({_fewest_seeds(cells_records)} seeds) SNR in dB, mean over the seeds:",
             *table]
 
 
 def audio_defaults_quotes() -> list[str]:
-    """The audio defaults against their neighbours (benchmarks/audio_defaults.py: seed 0, fixed steps)."""
-    snr = {(r["model"], r["option"], r["value"], r["signal"]): r["snr"] for r in _json("audio_defaults")}
+    """The audio defaults against their neighbours (benchmarks/audio_defaults.py: seed 0, fixed steps), each
+    sweep's values in the order the script stored them."""
+    sweeps: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for r in _json("audio_defaults"):
+        sweeps[r["model"], r["option"], r["signal"]].append(r)
 
-    def series(model: str, option: str, values: str, signal: str) -> str:
-        return " / ".join(f"{snr[model, option, v, signal]:.1f}" for v in values.split(", "))
+    def snr(model: str, option: str, signal: str) -> str:
+        return " / ".join(f"{r['snr']:.1f}" for r in sweeps[model, option, signal])
 
-    grid = "N - 1, N / 2, N / 4"
-    return [f"speech {series('siren', 'omega0', '3000, 10000, 20000', 'speech')} dB, chime "
-            f"{series('siren', 'omega0', '3000, 10000, 20000', 'chime')}, chirp "
-            f"{series('siren', 'omega0', '3000, 10000, 20000', 'chirp')} at omega0 3000 / 10000 / 20000",
-            f"speech {series('ffn', 'sigma', '2 %, 6 %, 18 %, 35 %', 'speech')} dB, chirp "
-            f"{series('ffn', 'sigma', '2 %, 6 %, 18 %, 35 %', 'chirp')} at 2 / 6 / 18 / 35 % of Nyquist",
-            f"speech {series('hashgrid', 'max_res', grid, 'speech')} dB at N - 1 / N / 2 / N / 4 cells (NSTR "
-            f"{series('nstr', 'max_res', 'N - 1, N / 2', 'speech')} at N - 1 / N / 2)",
-            f"chirp {series('nstr', 'basis_sigma', '1 %, 5 %, 18 %, 36 %', 'chirp')} dB, speech "
-            f"{series('nstr', 'basis_sigma', '1 %, 5 %, 18 %, 36 %', 'speech')} at 1 / 5 / 18 / 36 % of Nyquist"]
+    def values(model: str, option: str) -> str:
+        return " / ".join(r["value"].rstrip(" %") for r in sweeps[model, option, "speech"])
+
+    return [f"speech {snr('siren', 'omega0', 'speech')} dB, chime {snr('siren', 'omega0', 'chime')}, chirp "
+            f"{snr('siren', 'omega0', 'chirp')} at omega0 {values('siren', 'omega0')}",
+            f"speech {snr('ffn', 'sigma', 'speech')} dB, chirp {snr('ffn', 'sigma', 'chirp')} at "
+            f"{values('ffn', 'sigma')} % of Nyquist",
+            f"speech {snr('hashgrid', 'max_res', 'speech')} dB at {values('hashgrid', 'max_res')} cells (NSTR "
+            f"{snr('nstr', 'max_res', 'speech')} at {values('nstr', 'max_res')})",
+            f"chirp {snr('nstr', 'basis_sigma', 'chirp')} dB, speech {snr('nstr', 'basis_sigma', 'speech')} at "
+            f"{values('nstr', 'basis_sigma')} % of Nyquist"]
 
 
 def sdf_quotes() -> list[str]:
@@ -179,10 +187,11 @@ def audio_batch_quotes() -> list[str]:
 
 
 def nerf_mesh_quotes() -> list[str]:
+    stored = _stored("nerf_mesh")
     return [f"| {r['threshold']:g}{' (default)' if r['threshold'] == 5 else ''} | {r['vertices']:,} | "
             f"{r['median |d|']:.3f} | {r['90th percentile |d|']:.3f} | {100 * r['within 0.02']:.0f} % | "
-            f"{r['median d']:+.3f} |" for r in _json("nerf_mesh")] + [
-        f"so the fit made only {_stored('nerf_mesh')['steps']} steps and reached {_stored('nerf_mesh')['psnr']:.1f} dB"]
+            f"{r['median d']:+.3f} |" for r in stored["rows"]] + [
+        f"so the fit made only {stored['steps']} steps and reached {stored['psnr']:.1f} dB"]
 
 
 def nerf_sampler_quotes() -> list[str]:
@@ -228,11 +237,15 @@ def budget_quotes() -> list[str]:
             f"{max(fit):.2f} dB on the fitted pixels and {min(held):.2f}-{max(held):.2f} dB on held-out ones"]
 
 
+def _fewest_seeds(groups: dict) -> int:
+    """The fewest distinct seeds any group of records has (what a quote may call "N seeds")."""
+    return min(len({r["seed"] for r in rs}) for rs in groups.values())
+
+
 def _label_means(suite: str) -> tuple[dict[str, float], int]:
     """Each label's mean PSNR over its signals and seeds, and the fewest seeds any label has."""
     labels = _by(_suite(suite), "label")
-    return ({label: statistics.fmean(r["psnr"] for r in rs) for label, rs in labels.items()},
-            min(len({r["seed"] for r in rs}) for rs in labels.values()))
+    return ({label: statistics.fmean(r["psnr"] for r in rs) for label, rs in labels.items()}, _fewest_seeds(labels))
 
 
 def directions_quotes() -> list[str]:
@@ -268,11 +281,10 @@ def dinr_time_quotes() -> list[str]:
     """DINR against the static models at equal time (dinr): the model cells' mean over the development
     photographs and seeds; the solver, noise and embedding arms on camera."""
     mean, seeds = _label_means("dinr")
+    labels = _by(_suite("dinr"), "label")
     m = lambda label: f"{mean[label]:.2f}"  # noqa: E731
-    camera = {label: statistics.fmean(r["psnr"] for r in rs if r["signal"] == "camera")
-              for label, rs in _by(_suite("dinr"), "label").items()}
-    c = lambda label: f"{camera[label]:.2f}"  # noqa: E731
-    photos = len({r["signal"] for r in _suite("dinr") if r["label"] == "siren"})
+    c = lambda label: f"{statistics.fmean(r['psnr'] for r in labels[label] if r['signal'] == 'camera'):.2f}"  # noqa: E731
+    photos = len({r["signal"] for r in labels["siren"]})
     return [f"({seeds} seeds, mean of the {photos} development photographs) `dinr-siren` reaches {m('dinr-siren')} dB "
             f"against {m('siren')} for `siren`, and `dinr-ffn` {m('dinr-ffn')} against {m('ffn')} for `ffn`",
             f"On camera, `dinr-siren` with 2 / 4 / 12 Euler steps reaches {c('dinr-siren,euler,steps=2')} / "
@@ -295,8 +307,7 @@ QUOTES: dict[str, Callable[[], list[str]]] = {
     "audio/": audio_quotes, "sdf/": sdf_quotes, "nerf/": nerf_quotes, "audio_batch.json": audio_batch_quotes,
     "audio_defaults.json": audio_defaults_quotes, "nerf_sampler.json": nerf_sampler_quotes,
     "nerf_mesh.json": nerf_mesh_quotes, "kodak/": kodak_quotes, "budget/": budget_quotes, "demo.json": demo_quotes,
-    "directions/": directions_quotes, "dinr-steps/": dinr_steps_quotes,
-    "dinr/": dinr_time_quotes,
+    "directions/": directions_quotes, "dinr-steps/": dinr_steps_quotes, "dinr/": dinr_time_quotes,
 }
 
 #: README passages whose numbers no stored result holds (developer measurements), with the reason.
