@@ -9,6 +9,7 @@ import torch
 
 import nstr
 from nstr.models import NSTR, NSTRPaper, build_model
+from nstr.models.spectral_basis import _fill_holes
 from nstr.nn.hashgrid import HashGrid
 from nstr.nn.mlp import TangentMLP
 from nstr.signals import Image
@@ -197,3 +198,72 @@ def test_local_frequency_tracks_a_chirp(sweep):
     inner = slice(n // 10, n - n // 10)
     estimate = model.local_frequency(x).detach().abs().view(-1)[inner]
     assert spearmanr(estimate.numpy(), truth[inner].numpy()).statistic >= 0.9
+
+
+def _pixel_grid(height: int, width: int) -> torch.Tensor:
+    """Pixel centres of an (H, W) image on [-1, 1], row-major, x[:, 0] across the width (as Image.coords)."""
+    cols = (torch.arange(width, dtype=torch.float64) + 0.5) * 2 / width - 1
+    rows = (torch.arange(height, dtype=torch.float64) + 0.5) * 2 / height - 1
+    yy, xx = torch.meshgrid(rows, cols, indexing="ij")
+    return torch.stack([xx.flatten(), yy.flatten()], dim=1)
+
+
+def test_spectrum_basis_finds_a_pure_cosine_frequency():
+    # cos(2 pi (3 x0 - 2 x1)): 3 cycles per unit across, 2 down; one bin pair, so all K draws are that bin,
+    # turned into the half-plane of positive vertical frequency: (-3, 2) cycles per unit.
+    x = _pixel_grid(32, 48)
+    y = torch.cos(2 * math.pi * (3 * x[:, 0] - 2 * x[:, 1]))[:, None].repeat(1, 3)
+    model = NSTR(2, 3, k=6, basis_init="spectrum").double()
+    model.initialise(x, y, seed=0, shape=(32, 48))
+    expected = 2 * math.pi * torch.tensor([-3.0, 2.0], dtype=torch.float64)
+    torch.testing.assert_close(model.omega.detach(), expected.expand(6, 2))
+
+
+def test_spectrum_basis_draws_in_proportion_to_magnitude():
+    x = _pixel_grid(32, 32)
+    y = (3 * torch.cos(2 * math.pi * 4 * x[:, 0]) + torch.cos(2 * math.pi * 6 * x[:, 1]))[:, None]
+    model = NSTR(2, 1, k=400, basis_init="spectrum").double()  # 2 bins carry energy: drawn with replacement
+    model.initialise(x, y, seed=1, shape=(32, 32))
+    cycles = model.omega.detach() / (2 * math.pi)
+    across = int(torch.isclose(cycles, torch.tensor([4.0, 0.0], dtype=torch.float64)).all(dim=1).sum())
+    down = int(torch.isclose(cycles, torch.tensor([0.0, 6.0], dtype=torch.float64)).all(dim=1).sum())
+    assert across + down == 400 and 260 < across < 340  # 3 : 1 magnitudes: 300 +- 8.7 expected across
+
+
+def test_spectrum_basis_with_held_out_pixels_still_draws_the_image_frequencies():
+    # 12 % of the pixels held out: filled from their neighbours, the holes add little energy elsewhere, so a
+    # single draw lands on one of the two true frequencies for most seeds (1 in 8 with the mean in the holes).
+    x = _pixel_grid(32, 32)
+    y = (3 * torch.cos(2 * math.pi * x[:, 0]) + torch.cos(2 * math.pi * 1.5 * x[:, 1]))[:, None]
+    kept = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:900]
+    true = torch.tensor([[1.0, 0.0], [0.0, 1.5]], dtype=torch.float64)
+    hits = 0
+    for seed in range(40):
+        model = NSTR(2, 1, k=1, basis_init="spectrum").double()
+        model.initialise(x[kept], y[kept], seed=seed, shape=(32, 32))
+        hits += bool(torch.isclose(model.omega.detach() / (2 * math.pi), true).all(dim=1).any())
+    assert hits >= 24
+
+
+def test_fill_holes_takes_the_mean_of_known_neighbours():
+    image = torch.arange(25, dtype=torch.float64).reshape(1, 5, 5)
+    known = torch.ones(1, 5, 5, dtype=torch.float64)
+    known[0, 2, 2] = known[0, 0, 0] = 0
+    filled = _fill_holes(image * known, known)
+    assert filled[0, 2, 2] == pytest.approx((sum(range(6, 9)) + 11 + 13 + sum(range(16, 19))) / 8)
+    assert filled[0, 0, 0] == pytest.approx((1 + 5 + 6) / 3)
+    torch.testing.assert_close(filled[known.bool()], image[known.bool()])
+
+
+def test_spectrum_basis_needs_an_image():
+    model = NSTR(1, 1, k=4, basis_init="spectrum")
+    x = torch.linspace(-1, 1, 64)[:, None]
+    with pytest.raises(nstr.NstrError, match="basis_init=spectrum"):
+        model.initialise(x, torch.sin(8 * x), seed=0, shape=(64,))
+    flat = NSTR(2, 1, k=4, basis_init="spectrum")
+    with pytest.raises(nstr.NstrError, match="constant"):
+        flat.initialise(_pixel_grid(8, 8).float(), torch.ones(64, 1), seed=0, shape=(8, 8))
+    with pytest.raises(nstr.NstrError, match="basis_init"):
+        build_model("nstr", 2, 1, basis_init="fft")
+    with pytest.raises(nstr.NstrError, match="radiance field"):
+        build_model("nerf-nstr", 6, 3, basis_init="spectrum")

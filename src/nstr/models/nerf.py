@@ -210,6 +210,12 @@ class NeRFNSTRConfig(RenderConfig, NSTRConfig):
     log2_table: int = option(15, "levels with more vertices than 2^log2_table are hashed into that many")
     max_res: int = option(512, "cells per axis of the finest level (levels > 1)")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.basis_init != "gaussian":
+            raise ValueError("basis_init spectrum draws the basis from an image's spectrum; a radiance field has "
+                             "none: use basis_init gaussian")
+
 
 @register("nerf-nstr")
 class NeRFNSTR(RadianceModel):

@@ -28,16 +28,20 @@ from torch import nn
 from nstr.core.precision import at_least_float32, full_precision
 from nstr.models.base import Field, ModelConfig, option
 from nstr.models.registry import register
+from nstr.models.spectral_basis import spectrum_frequencies
 from nstr.nn.hashgrid import BACKENDS, HashGrid
 from nstr.nn.mlp import TangentMLP, mlp
 
 COMPOSITIONS = ("vector", "sum", "plain", "phase")
+BASIS_INITS = ("gaussian", "spectrum")
 
 
 @dataclass(frozen=True)
 class NSTRConfig(ModelConfig):
     k: int = option(16, "number of global basis frequencies K")
     basis_sigma: float = option(8.0, "std of the basis frequencies, cycles per unit of x on [-1, 1]")
+    basis_init: str = option("gaussian", "gaussian: each frequency N(0, basis_sigma) per axis; spectrum: drawn "
+                                         "from the training image's magnitude spectrum (images only)")
     basis_learnable: bool = option(True, "train the basis frequencies and phases")
     grid_res: int = option(16, "cells per axis of the coarsest grid level")
     grid_channels: int = option(2, "feature channels per grid level")
@@ -83,6 +87,8 @@ class NSTRConfig(ModelConfig):
             raise ValueError("log2_table must be in 4..26")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got '{self.backend}'")
+        if self.basis_init not in BASIS_INITS:
+            raise ValueError(f"basis_init must be one of {', '.join(BASIS_INITS)}, got '{self.basis_init}'")
         if self.backend == "tcnn" and self.needs_tangents:
             raise ValueError("backend tcnn has no exact dS/dx: the transport and smoothness terms need backend "
                              "torch (or lambda_pde and lambda_smooth 0)")
@@ -221,6 +227,13 @@ class NSTR(Field):
         if cfg.lambda_smooth > 0:
             terms["smooth"] = cfg.lambda_smooth * at_least_float32(ds).pow(2).sum(dim=(1, 2)).mean()
         return terms
+
+    @torch.no_grad()
+    def initialise(self, x: torch.Tensor, y: torch.Tensor, seed: int, shape: tuple[int, ...] = ()) -> None:
+        """With ``basis_init="spectrum"``, draw the basis frequencies from the training image's spectrum
+        (``nstr.models.spectral_basis``); the Gaussian basis needs nothing from the data."""
+        if self.config.basis_init == "spectrum":
+            self.omega.copy_(spectrum_frequencies(x, y[:, : self.out_dim], shape, self.config.k, seed))
 
     def param_groups(self) -> list[dict[str, Any]]:
         grid = [self.grid.table]
