@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nstr.bench.ledger import nerf_param_ratio, nerf_speedup, time_to_reach
+from nstr.bench.ledger import curve_param_ratio, nerf_param_ratio, nerf_speedup, time_to_reach
 from nstr.bench.summary import load_suites, ok
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,6 +237,32 @@ def budget_quotes() -> list[str]:
             f"{max(fit):.2f} dB on the fitted pixels and {min(held):.2f}-{max(held):.2f} dB on held-out ones"]
 
 
+def compactness_quotes() -> list[str]:
+    """NSTR against the hash grid at equal steps per parameter budget, and the ledger's parameter ratio."""
+    records = _suite("compactness")
+    ratio, _ = curve_param_ratio(records, "nstr")
+    cells = defaultdict(list)
+    for r in records:
+        cells[(r["model"], r["target_params"])].append(r["psnr"])
+    budgets = sorted(b for m, b in cells if m == "nstr")
+    gap = {b: statistics.fmean(cells[("nstr", b)]) - statistics.fmean(cells[("hashgrid", b)]) for b in budgets}
+    ahead, behind = [b for b in budgets if gap[b] > 0], [b for b in budgets if gap[b] <= 0]
+    assert ahead == budgets[: len(ahead)]  # the README's sentence: ahead at the small budgets, behind above
+    seeds = _fewest_seeds(_by(records, "label"))
+
+    def k(b: int) -> str:
+        return f"{b // 1_000_000}M" if b >= 1_000_000 else f"{b // 1000}k"
+
+    largest = {m: statistics.fmean(cells[(m, max(budgets))]) for m in ("siren", "ffn")}
+    beats = next(b for b in budgets if statistics.fmean(cells[("nstr", b)]) > max(largest.values()))
+    return [f"{seeds} seeds) NSTR needs {ratio:.2f} x the parameters of the best other model for its PSNR",
+            f"it leads the hash grid by {min(gap[b] for b in ahead):.2f}-{max(gap[b] for b in ahead):.2f} dB at "
+            f"{k(ahead[0])}-{k(ahead[-1])} and trails it by "
+            + " and ".join(f"{-gap[b]:.2f} dB at {k(b)}" for b in behind),
+            f"at {k(beats)} it is above SIREN and the Fourier MLP at {k(max(budgets))} ({largest['siren']:.2f} and "
+            f"{largest['ffn']:.2f} dB)"]
+
+
 def _fewest_seeds(groups: dict) -> int:
     """The fewest distinct seeds any group of records has (what a quote may call "N seeds")."""
     return min(len({r["seed"] for r in rs}) for rs in groups.values())
@@ -316,7 +342,7 @@ QUOTES: dict[str, Callable[[], list[str]]] = {
     "audio_defaults.json": audio_defaults_quotes, "nerf_sampler.json": nerf_sampler_quotes,
     "nerf_mesh.json": nerf_mesh_quotes, "kodak/": kodak_quotes, "budget/": budget_quotes, "demo.json": demo_quotes,
     "directions/": directions_quotes, "dinr-steps/": dinr_steps_quotes, "dinr/": dinr_time_quotes,
-    "nerf_picture.json": nerf_picture_quotes,
+    "nerf_picture.json": nerf_picture_quotes, "compactness/": compactness_quotes,
 }
 
 #: README passages whose numbers no stored result holds (developer measurements), with the reason.

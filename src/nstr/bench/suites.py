@@ -226,6 +226,9 @@ DIRECTIONS_VARIANTS = (
     # The basis drawn from the photograph's own spectrum instead of at random (with the cheap phase switches).
     Variant("phase,linear,basis=spectrum", "nstr", {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0,
                                                     "basis_init": "spectrum"}),
+    Variant("phase,linear,basis=spectrum,decoder_layers=1", "nstr",
+            {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0, "basis_init": "spectrum",
+             "decoder_layers": 1}),
     Variant("hashgrid-same-table,layers=1", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16,
                                                          "max_res": 512, "features": 2, "layers": 1}),
 )
