@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,11 +42,17 @@ def _half_up(value: float, step: str) -> str:
     return str(Decimal(str(value)).quantize(Decimal(step), rounding=ROUND_HALF_UP))
 
 
-def _by(records: list[dict], key: str) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = defaultdict(list)
+def _by(records: list[dict], key: str | Callable[[dict], Any]) -> dict[Any, list[dict]]:
+    """Records grouped by a field's value (``key`` a name) or by ``key(record)``."""
+    out: dict[Any, list[dict]] = defaultdict(list)
     for r in records:
-        out[r[key]].append(r)
+        out[r[key] if isinstance(key, str) else key(r)].append(r)
     return out
+
+
+def _mean_on(records: list[dict], image: str) -> float:
+    """Mean PSNR of ``records`` on the signal whose file stem (or built-in name) is ``image``."""
+    return statistics.fmean(r["psnr"] for r in records if Path(r["signal"]).stem == image)
 
 
 def precision_quotes() -> list[str]:
@@ -97,9 +104,7 @@ def audio_quotes() -> list[str]:
     """NSTR against the hash grid and SIREN on audio (SNR, mean over seeds)."""
     records = _suite("audio")
     cells = _seed_means(records, "snr", lambda r: Path(r["signal"]).stem)
-    cells_records: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in records:
-        cells_records[r["model"], r["signal"]].append(r)
+    seeds = _fewest_seeds(_by(records, lambda r: (r["model"], r["signal"])))
     over_siren = [c["nstr"] - c["siren"] for c in cells.values()]
     behind = [c["hashgrid"] - c["nstr"] for name, c in cells.items() if name != "chirp"]
     ahead = cells["chirp"]["nstr"] - cells["chirp"]["hashgrid"]
@@ -107,7 +112,7 @@ def audio_quotes() -> list[str]:
              for name in AUDIO_ROWS]
     return [f"on audio NSTR is {min(behind):.1f}-{max(behind):.1f} dB behind the hash grid on the two recordings and "
             f"{ahead:.1f} dB ahead on the chirp, and {min(over_siren):.0f}-{max(over_siren):.0f} dB above SIREN",
-            f"({_fewest_seeds(cells_records)} seeds) SNR in dB, mean over the seeds:",
+            f"({seeds} seeds) SNR in dB, mean over the seeds:",
             *table]
 
 
@@ -280,11 +285,8 @@ def directions_quotes() -> list[str]:
     labels = _by(_suite("directions"), "label")
     best_label = "phase,linear,basis=spectrum,decoder_layers=1"
     best = mean[best_label]
-
-    def image_mean(label: str, image: str) -> float:
-        return statistics.fmean(r["psnr"] for r in labels[label] if Path(r["signal"]).stem == image)
-
-    gap = {i: image_mean("hashgrid-same-table", i) - image_mean(best_label, i) for i in ("kodim05", "kodim23")}
+    gap = {i: _mean_on(labels["hashgrid-same-table"], i) - _mean_on(labels[best_label], i)
+           for i in ("kodim05", "kodim23")}
     return [f"(kodim05 and kodim23, 60 s, {seeds} seeds) the hash grid with NSTR's table reaches "
             f"{mean['hashgrid-same-table']:.2f} dB and NSTR {mean['default']:.2f}; without the sinusoids "
             f"{mean['no-sinusoids']:.2f}, with a linear H_psi {mean['spectral_layers=0']:.2f}, with one decoder layer "
@@ -328,7 +330,7 @@ def dinr_time_quotes() -> list[str]:
     mean, seeds = _label_means("dinr")
     labels = _by(_suite("dinr"), "label")
     m = lambda label: f"{mean[label]:.2f}"  # noqa: E731
-    c = lambda label: f"{statistics.fmean(r['psnr'] for r in labels[label] if r['signal'] == 'camera'):.2f}"  # noqa: E731
+    c = lambda label: f"{_mean_on(labels[label], 'camera'):.2f}"  # noqa: E731
     photos = len({r["signal"] for r in labels["siren"]})
     return [f"({seeds} seeds, mean of the {photos} development photographs) `dinr-siren` reaches {m('dinr-siren')} dB "
             f"against {m('siren')} for `siren`, and `dinr-ffn` {m('dinr-ffn')} against {m('ffn')} for `ffn`",

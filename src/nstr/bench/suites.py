@@ -202,35 +202,39 @@ COMPACTNESS_BATCH = 8_192
 #: suite's NSTR at 0.3M), 60 s, 3 seeds, each switch one at a time against the default and against the hash grid
 #: with NSTR's table, on a detailed photograph (kodim05) and a smooth one (kodim23).
 DIRECTIONS_TABLE = {"log2_table": 14}
+
+
+def _same_table_grid(**options: Any) -> dict[str, Any]:
+    """The hash grid with NSTR's table, levels and finest resolution (512), changed by ``options``."""
+    return {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16, "max_res": 512, "features": 2, **options}
+
+
+def _phase_linear(**options: Any) -> dict[str, Any]:
+    """NSTR with phase modulation and a linear H_psi (the cheap switches), plus ``options``."""
+    return {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0, **options}
+
+
 DIRECTIONS_VARIANTS = (
     Variant("default", "nstr", DIRECTIONS_TABLE),
-    Variant("hashgrid-same-table", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16, "max_res": 512,
-                                                "features": 2}),
+    Variant("hashgrid-same-table", "hashgrid", _same_table_grid()),
     # The sinusoids' worth: none at all (the grid and networks alone).
     Variant("no-sinusoids", "nstr", {**DIRECTIONS_TABLE, "compose": "plain"}),
     # NSTR's per-step overhead: a linear H_psi; one decoder layer.
     Variant("spectral_layers=0", "nstr", {**DIRECTIONS_TABLE, "spectral_layers": 0}),
     Variant("decoder_layers=1", "nstr", {**DIRECTIONS_TABLE, "decoder_layers": 1}),
     # The transport made literal, cheap, with the basis above the grid's finest resolution.
-    Variant("phase,linear,sigma=128", "nstr", {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0,
-                                               "basis_sigma": 128.0}),
+    Variant("phase,linear,sigma=128", "nstr", _phase_linear(basis_sigma=128.0)),
     # The finest grid level at 2048 cells (beyond the photographs' 768 pixels), for both.
     Variant("max_res=2048", "nstr", {**DIRECTIONS_TABLE, "max_res": 2048}),
-    Variant("hashgrid-same-table,max_res=2048", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16,
-                                                             "max_res": 2048, "features": 2}),
+    Variant("hashgrid-same-table,max_res=2048", "hashgrid", _same_table_grid(max_res=2048)),
     # The cheap switches together (each helped a little alone), against the hash grid with one hidden layer too,
     # so neither model is measured without the decoder the other gets.
-    Variant("phase,linear,sigma=128,decoder_layers=1", "nstr", {**DIRECTIONS_TABLE, "compose": "phase",
-                                                                "spectral_layers": 0, "basis_sigma": 128.0,
-                                                                "decoder_layers": 1}),
+    Variant("phase,linear,sigma=128,decoder_layers=1", "nstr", _phase_linear(basis_sigma=128.0, decoder_layers=1)),
     # The basis drawn from the photograph's own spectrum instead of at random (with the cheap phase switches).
-    Variant("phase,linear,basis=spectrum", "nstr", {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0,
-                                                    "basis_init": "spectrum"}),
+    Variant("phase,linear,basis=spectrum", "nstr", _phase_linear(basis_init="spectrum")),
     Variant("phase,linear,basis=spectrum,decoder_layers=1", "nstr",
-            {**DIRECTIONS_TABLE, "compose": "phase", "spectral_layers": 0, "basis_init": "spectrum",
-             "decoder_layers": 1}),
-    Variant("hashgrid-same-table,layers=1", "hashgrid", {**DIRECTIONS_TABLE, "levels": 16, "base_res": 16,
-                                                         "max_res": 512, "features": 2, "layers": 1}),
+            _phase_linear(basis_init="spectrum", decoder_layers=1)),
+    Variant("hashgrid-same-table,layers=1", "hashgrid", _same_table_grid(layers=1)),
 )
 
 #: DINR against its static counterparts at matched parameters, under two protocols, one suite each (each stored

@@ -4,8 +4,8 @@ A random Gaussian basis spends its K sinusoids wherever the draw lands; an image
 draws the K frequencies without replacement (with replacement when fewer than K bins carry energy), each bin
 with probability proportional to its magnitude in the training image's 2-D Fourier spectrum (channels averaged,
 mean removed, held-out pixels filled from their kept neighbours so the holes add no broadband noise), one of each
-+-f pair. Frequencies are in radians per unit of x
-on [-1, 1], in the coordinates' order (x[:, 0] across the width, x[:, 1] down the height).
++-f pair. Frequencies are in radians per unit of x on [-1, 1], in the coordinates' order (x[:, 0] across the
+width, x[:, 1] down the height). Computed once on the host, before training, wherever the fit runs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def spectrum_frequencies(x: torch.Tensor, y: torch.Tensor, shape: tuple[int, ...
         raise NstrError("basis_init=spectrum draws the basis from an image's spectrum: fit an image (a 2-D pixel "
                         "grid), or use basis_init=gaussian")
     height, width = shape
-    y = y.detach().to(torch.float64)
+    index, y = index.cpu(), y.detach().to("cpu", torch.float64)
     mean = y.mean(dim=0)
     image = torch.zeros(height * width, y.shape[1], dtype=y.dtype)
     known = torch.zeros(height * width, 1, dtype=y.dtype)
@@ -39,12 +39,12 @@ def spectrum_frequencies(x: torch.Tensor, y: torch.Tensor, shape: tuple[int, ...
     rows, cols = torch.meshgrid(fy, fx, indexing="ij")
     half = (rows > 0) | ((rows == 0) & (cols > 0))  # one of each +-f pair, no DC
     weights = torch.where(half, magnitude, torch.zeros_like(magnitude)).flatten()
-    energetic = int((weights > weights.max() * 1e-9).sum()) if float(weights.max()) > 0 else 0
+    energetic = int((weights > weights.max() * 1e-9).sum())  # bins above rounding noise (none if constant)
     if energetic == 0:
         raise NstrError("basis_init=spectrum: the image is constant, its spectrum has nothing to draw from; use "
                         "basis_init=gaussian")
     generator = torch.Generator().manual_seed(seed)
-    pick = torch.multinomial(weights.cpu(), k, replacement=energetic < k, generator=generator)
+    pick = torch.multinomial(weights, k, replacement=energetic < k, generator=generator)
     cycles = torch.stack([cols.flatten()[pick], rows.flatten()[pick]], dim=1)
     return (2 * math.pi * cycles).to(x.dtype)
 
