@@ -179,3 +179,21 @@ def test_bench_cells_take_the_kind_defaults_under_the_suites_settings(monkeypatc
     monkeypatch.setattr(Image, "fit_defaults", {"batch_size": 7, "lr_final": 0.5})
     cells = expand("quick")
     assert cells and all(c.fit["batch_size"] == 0 and c.fit["lr_final"] == 0.5 for c in cells)  # the suite's batch
+
+
+def test_an_image_fit_gets_nstrs_image_settings_and_the_command_line_wins(source, tmp_path):
+    out = tmp_path / "nstr"
+    assert main(["fit", str(source), "--model", "nstr", "--compose", "vector", "--levels", "2", "--log2-table", "8",
+                 "--steps", "2", "--out", str(out), "--quiet"]) == 0
+    options = _json(out / "config.json")["model"]["options"]
+    assert options["compose"] == "vector"  # given on the command line
+    assert {k: options[k] for k in ("spectral_layers", "basis_init", "decoder_layers")} == {
+        "spectral_layers": 0, "basis_init": "spectrum", "decoder_layers": 1}  # the image kind's
+    assert Image("camera").model_defaults("siren") == {}
+
+
+def test_suites_of_switches_start_from_the_models_own_defaults():
+    budget = [c for c in expand("budget") if c.model == "nstr"]
+    assert budget and all(c.options["compose"] == "phase" and c.options["basis_init"] == "spectrum" for c in budget)
+    reference = [c for c in expand("ablation") if c.label == "default"]  # directions does the same (on Kodak)
+    assert reference and all("compose" not in c.options and "basis_init" not in c.options for c in reference)

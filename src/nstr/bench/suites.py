@@ -95,6 +95,9 @@ class Suite:
     #: official grid (``FRESH_GRIDS``), labelled "<budget>+fresh": no baseline is left at a default that does
     #: not suit the signal
     fresh: bool = False
+    #: start each model from the signal kind's settings (``Signal.model_defaults``, e.g. NSTR's image settings), as
+    #: ``nstr fit`` does; False: from the model's own defaults, the reference of a suite that measures switches
+    kind_defaults: bool = True
 
 
 #: FreSh's candidate grids per model (the official code's): SIREN's omega0 and the Fourier MLP's sigma.
@@ -340,7 +343,7 @@ SUITES: dict[str, Suite] = {
             "ablation",
             "NSTR's switches one at a time against its default at equal wall time, and the same-table hash grid",
             signals=("astronaut", "camera"), models=("nstr",), budgets={}, size=256, max_seconds=30.0, seeds=3,
-            fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS,
+            fit={"eval_every": 50, "batch_size": 0}, variants=ABLATION_VARIANTS, kind_defaults=False,
         ),
         Suite(
             "compactness",
@@ -357,7 +360,7 @@ SUITES: dict[str, Suite] = {
             "default and the hash grid with NSTR's table",
             signals=KODAK_PAIR, models=("nstr",), budgets={},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": MINIBATCH},
-            variants=DIRECTIONS_VARIANTS,
+            variants=DIRECTIONS_VARIANTS, kind_defaults=False,
         ),
         Suite(
             "dinr",
@@ -664,7 +667,8 @@ def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | Non
         for signal in signals:
             if variant.signals is not None and signal not in variant.signals:
                 continue
-            options = {**signal_model_defaults(signal, variant.model), **variant.options}
+            kind = signal_model_defaults(signal, variant.model) if suite.kind_defaults else {}
+            options = {**kind, **variant.options}
             if variant.target_params:
                 options, params = size_model(variant.model, *dims[signal], variant.target_params, options)
             else:

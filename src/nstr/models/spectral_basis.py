@@ -17,6 +17,9 @@ import torch
 from nstr.core.errors import NstrError
 from nstr.render.image_grid import grid_indices
 
+#: Where the spectrum is computed, whatever the fit's device (or the default device) is: a one-off FFT of one image.
+HOST = torch.device("cpu")
+
 
 def spectrum_frequencies(x: torch.Tensor, y: torch.Tensor, shape: tuple[int, ...], k: int,
                          seed: int) -> torch.Tensor:
@@ -27,15 +30,15 @@ def spectrum_frequencies(x: torch.Tensor, y: torch.Tensor, shape: tuple[int, ...
         raise NstrError("basis_init=spectrum draws the basis from an image's spectrum: fit an image (a 2-D pixel "
                         "grid), or use basis_init=gaussian")
     height, width = shape
-    index, y = index.cpu(), y.detach().to("cpu", torch.float64)
+    index, y = index.to(HOST), y.detach().to(HOST, torch.float64)
     mean = y.mean(dim=0)
-    image = torch.zeros(height * width, y.shape[1], dtype=y.dtype)
-    known = torch.zeros(height * width, 1, dtype=y.dtype)
+    image = torch.zeros(height * width, y.shape[1], dtype=y.dtype, device=HOST)
+    known = torch.zeros(height * width, 1, dtype=y.dtype, device=HOST)
     image[index], known[index] = y - mean, 1.0
     image = _fill_holes(image.T.reshape(-1, height, width), known.T.reshape(1, height, width))
     magnitude = torch.fft.fft2(image).abs().mean(dim=0)  # [H, W], bin (row, col)
-    fy = torch.fft.fftfreq(height, d=2.0 / height, dtype=torch.float64)  # cycles per unit down the height
-    fx = torch.fft.fftfreq(width, d=2.0 / width, dtype=torch.float64)
+    fy = torch.fft.fftfreq(height, d=2.0 / height, dtype=torch.float64, device=HOST)  # cycles per unit down the height
+    fx = torch.fft.fftfreq(width, d=2.0 / width, dtype=torch.float64, device=HOST)
     rows, cols = torch.meshgrid(fy, fx, indexing="ij")
     half = (rows > 0) | ((rows == 0) & (cols > 0))  # one of each +-f pair, no DC
     weights = torch.where(half, magnitude, torch.zeros_like(magnitude)).flatten()
@@ -52,7 +55,7 @@ def spectrum_frequencies(x: torch.Tensor, y: torch.Tensor, shape: tuple[int, ...
 def _fill_holes(image: torch.Tensor, known: torch.Tensor, passes: int = 8) -> torch.Tensor:
     """Unknown pixels (``known`` 0) of ``image`` [C, H, W] take the mean of their known 3 x 3 neighbours
     (normalised convolution), repeated so holes fill from their edges; any still unknown stay 0 (the mean)."""
-    kernel = torch.ones(1, 1, 3, 3, dtype=image.dtype)
+    kernel = torch.ones(1, 1, 3, 3, dtype=image.dtype, device=image.device)
     values, weight = image[:, None] * known, known[None].expand(image.shape[0], -1, -1, -1)
     for _ in range(passes):
         if bool((weight > 0).all()):
