@@ -7,7 +7,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 import torch
@@ -20,7 +20,7 @@ from nstr.bench.sizing import count_params
 from nstr.bench.suites import SUITES, WHOLE_IMAGES, Overrides, Suite, expand
 from nstr.cli.bench import bench_command
 from nstr.core.errors import NstrError
-from nstr.models import MODELS
+from nstr.models import MODELS, model_class
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY = Suite("tiny", "two small models, 20 steps on a 32 px image", signals=("camera",), models=("siren", "ffn"),
@@ -156,6 +156,30 @@ def test_resume_skips_done_cells_and_reruns_changed_or_failed_ones(tmp_path, tin
     third = _Recorder()
     records = run_suite(longer, tmp_path, third)
     assert third.given == [c.cell_id for c in longer] and all(r["steps"] == 25 for r in records)
+
+
+def test_a_changed_model_default_reruns_only_the_cells_it_changes(tmp_path, tiny_cells, monkeypatch):
+    run_suite(tiny_cells, tmp_path, _Recorder())
+    siren = next(c for c in tiny_cells if c.model == "siren")
+    assert read_record(record_path(tmp_path, siren))["model_config"]["omega0"] == 30.0
+
+    @dataclass(frozen=True)
+    class Changed(model_class("siren").Config):
+        omega0: float = 31.0
+
+    monkeypatch.setattr(model_class("siren"), "Config", Changed)  # the spec (suite options) is unchanged
+    again = _Recorder()
+    run_suite(tiny_cells, tmp_path, again)
+    assert again.given == [siren.cell_id]
+    assert read_record(record_path(tmp_path, siren))["model_config"]["omega0"] == 31.0
+
+    legacy = next(c for c in tiny_cells if c.model == "ffn")  # a record from before configs were stored
+    record = read_record(record_path(tmp_path, legacy))
+    del record["model_config"]
+    record_path(tmp_path, legacy).write_text(json.dumps(record))
+    third = _Recorder()
+    run_suite(tiny_cells, tmp_path, third)
+    assert third.given == []
 
 
 def _die_on_ffn(cell):

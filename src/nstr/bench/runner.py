@@ -4,7 +4,8 @@
 with the suite's budget, and return a flat JSON-able record (status, metrics, parameters, steps, seconds,
 machine, versions, git commit and dirty flag, the load average sampled while it fitted). It never raises:
 a crash becomes a record with ``status: "failed"`` and the error. ``run_suite`` skips cells whose stored
-record is ``ok`` for the same cell spec, runs the rest on an executor and writes each record atomically as
+record is ``ok`` for the same cell spec and the same resolved model configuration (so a changed model default
+re-runs the cells it changes), runs the rest on an executor and writes each record atomically as
 soon as it arrives, with the suite's progress and an ETA (``suite_eta``: from the budgets before the first
 cell finishes, from the rate of finished cells after).
 A cell that fitted while the load exceeded the core count (by more than 0.5) is re-run once (``nstr.bench.provenance``).
@@ -12,6 +13,7 @@ A cell that fitted while the load exceeded the core count (by more than 0.5) is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -32,7 +34,7 @@ from nstr.core.errors import NstrError
 from nstr.core.io import write_json
 from nstr.core.machine import cpu_model, environment
 from nstr.fresh.select import select
-from nstr.models import build_model
+from nstr.models import build_model, model_class
 from nstr.signals import load_signal
 from nstr.train.fit import FitSettings, fit
 from nstr.train.progress import format_interval
@@ -57,6 +59,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     record["load_before"] = _load()
     with LoadSampler() as load:
         try:
+            record["model_config"] = model_config(cell)
             record.update(_fit(cell))
             record["status"] = OK
         except Exception as exc:  # any crash of one cell must not stop the suite
@@ -178,10 +181,21 @@ def read_record(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def model_config(cell: Cell) -> dict[str, Any]:
+    """Every option of the cell's model, defaults included (JSON-normalised): what its options resolve to today."""
+    config = model_class(cell.model).Config(**cell.options)
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
 def is_done(out_dir: Path, cell: Cell) -> bool:
-    """A cell is done when its record exists, succeeded, and was made from the same spec (budget, options)."""
+    """A cell is done when its record exists, succeeded, and was made from the same spec (budget, options) and,
+    where the record has it, the same resolved model configuration: a spec names only the options a suite sets,
+    so a changed default would otherwise leave a record that no longer measures what its label says. (Records
+    from before it was stored are taken as they are.)"""
     record = read_record(record_path(out_dir, cell))
-    return record is not None and record.get("status") == OK and record.get("spec") == cell.spec()
+    if record is None or record.get("status") != OK or record.get("spec") != cell.spec():
+        return False
+    return "model_config" not in record or record["model_config"] == model_config(cell)
 
 
 def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
