@@ -21,6 +21,7 @@ from nstr.bench.suites import SUITES, WHOLE_IMAGES, Overrides, Suite, expand
 from nstr.cli.bench import bench_command
 from nstr.core.errors import NstrError
 from nstr.models import MODELS, model_class
+from nstr.signals import Image
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY = Suite("tiny", "two small models, 20 steps on a 32 px image", signals=("camera",), models=("siren", "ffn"),
@@ -373,6 +374,8 @@ def test_ablation_suite_expands_variants():
     assert len({c.cell_id for c in cells}) == len(cells)
     pde = next(c for c in cells if c.label == "lambda_pde=0.1")
     assert pde.model == "nstr" and pde.options == {"lambda_pde": 0.1} and pde.expected_params > 0
+    image = next(c for c in cells if c.label == "image-defaults")  # what `nstr fit` gives an image
+    assert image.options == Image("camera").model_defaults("nstr") and image.options["compose"] == "phase"
 
 
 def test_ledger_reads_the_fresh_benchmark_results():

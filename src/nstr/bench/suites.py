@@ -21,6 +21,7 @@ from nstr.core.errors import NstrError
 from nstr.core.precision import PRECISIONS
 from nstr.models import MODELS, model_class
 from nstr.signals import BUILTIN_IMAGES, SIGNAL_KINDS, load_signal
+from nstr.signals.image.signal import IMAGE_NSTR_DEFAULTS
 from nstr.train.fit import FitSettings, fit_defaults
 
 #: The development photographs (../shared/data/README.md).
@@ -172,6 +173,8 @@ class Overrides:
 #: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
 ABLATION_VARIANTS = (
     Variant("default", "nstr"),
+    # What `nstr fit` gives an image (the kind's settings over the model's own): the others switch from "default".
+    Variant("image-defaults", "nstr", dict(IMAGE_NSTR_DEFAULTS)),
     Variant("no-sinusoids", "nstr", {"compose": "plain"}),
     Variant("compose=sum", "nstr", {"compose": "sum"}),
     *(Variant(f"lambda_pde={w:g}", "nstr", {"lambda_pde": w}) for w in (0.01, 0.1, 1.0)),
