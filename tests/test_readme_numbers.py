@@ -241,7 +241,8 @@ def budget_quotes() -> list[str]:
     for r in _suite("budget"):
         cells[(r["label"], r["signal"], r["model"])].append(r)
     signals = sorted({s for label, s, model in cells if model == "nstr"})
-    budgets = sorted({label for label, _, model in cells if model == "hashgrid"}, key=lambda b: int(b[:-1]))
+    budgets = [label for _, label in sorted({(r["target_params"], r["label"]) for r in _suite("budget")
+                                             if r["model"] == "hashgrid"})]
 
     def gaps(budget: str, key: str) -> list[float]:
         return [statistics.fmean(r[key] for r in cells[(budget, s, "nstr")])

@@ -13,7 +13,6 @@ A cell that fitted while the load exceeded the core count (by more than 0.5) is 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import platform
@@ -183,8 +182,7 @@ def read_record(path: Path) -> dict[str, Any] | None:
 
 def model_config(cell: Cell) -> dict[str, Any]:
     """Every option of the cell's model, defaults included (JSON-normalised): what its options resolve to today."""
-    config = model_class(cell.model).Config(**cell.options)
-    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    return json.loads(json.dumps(model_class(cell.model).Config(**cell.options).to_dict(), default=str))
 
 
 def is_done(out_dir: Path, cell: Cell) -> bool:

@@ -547,9 +547,11 @@ def kodak_signals(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(known[n] for n in _unique(names, "--images"))
 
 
-def signal_model_defaults(name: str, model: str) -> dict[str, Any]:
-    """The options the signal's kind suggests for ``model`` (its ``model_defaults``), before sizing."""
-    return _signal(name).model_defaults(model)
+def starting_options(suite: Suite, signal: str, model: str) -> dict[str, Any]:
+    """What a suite's cell starts from before its own options and sizing: the options the signal's kind suggests
+    for the model (its ``model_defaults``), or none where the suite measures switches from the model's own
+    defaults (``Suite.kind_defaults``)."""
+    return _signal(signal).model_defaults(model) if suite.kind_defaults else {}
 
 
 def cell_fit(signal: str, model: str, fit: dict[str, Any]) -> dict[str, Any]:
@@ -603,7 +605,7 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
         targets = o.budgets if o.budgets is not None else suite.budgets.get(model, suite.budgets.get(ANY_MODEL, ()))
         for target in targets:
             for signal in signals:
-                options, params = size_model(model, *dims[signal], target, signal_model_defaults(signal, model))
+                options, params = size_model(model, *dims[signal], target, starting_options(suite, signal, model))
                 model_fit = {**fit, **suite.model_fit.get(model, {})}
                 cells += [Cell(suite.name, model, signal, seed, size, options, cell_fit(signal, model, model_fit),
                                target, params, device=device) for seed in range(seeds)]
@@ -670,8 +672,7 @@ def _variant_cells(suite: Suite, signals: list[str], seeds: int, size: int | Non
         for signal in signals:
             if variant.signals is not None and signal not in variant.signals:
                 continue
-            kind = signal_model_defaults(signal, variant.model) if suite.kind_defaults else {}
-            options = {**kind, **variant.options}
+            options = {**starting_options(suite, signal, variant.model), **variant.options}
             if variant.target_params:
                 options, params = size_model(variant.model, *dims[signal], variant.target_params, options)
             else:
