@@ -303,6 +303,14 @@ def test_ledger_reads_the_ablation_suite():
     assert ledger["diminishing returns beyond K = 16"]["verdict"].startswith("holds")
     empty = {r["claim"]: r for r in ledger_rows({}, [])}
     assert empty["removing the PDE loss costs PSNR"]["verdict"] == "not measured yet"
+    # The paper's model has its own row, paired on its own variants (not the default NSTR's).
+    assert empty["removing the PDE loss costs PSNR (the paper's model)"]["verdict"] == "not measured yet"
+    paper = [{**records[0], "model": "nstr-paper", "label": label, "seed": seed, "psnr": psnr}
+             for seed in (0, 1) for label, psnr in (("nstr-paper", 33.0 + seed), ("nstr-paper,lambda_pde=0.1", 34.5))]
+    ledger = {r["claim"]: r for r in ledger_rows({"ablation": records + paper}, [])}
+    row = ledger["removing the PDE loss costs PSNR (the paper's model)"]
+    assert "+1.00 dB" in row["ours"] and "2 paired fits" in row["ours"] and row["verdict"].startswith("holds")
+    assert "-2.00 dB" in ledger["removing the PDE loss costs PSNR"]["ours"]
 
 
 def test_ledger_compares_gaussianimage_and_answers_nstr_against_it():
@@ -376,6 +384,12 @@ def test_ablation_suite_expands_variants():
     assert pde.model == "nstr" and pde.options == {"lambda_pde": 0.1} and pde.expected_params > 0
     image = next(c for c in cells if c.label == "image-defaults")  # what `nstr fit` gives an image
     assert image.options == Image("camera").model_defaults("nstr") and image.options["compose"] == "phase"
+    # The paper's model trains with its own minibatch (2^14, its recipe), with and without the paper's term.
+    paper = {c.label: c for c in cells if c.model == "nstr-paper"}
+    assert set(paper) == {"nstr-paper", "nstr-paper,lambda_pde=0.1"}
+    assert all(c.fit["batch_size"] == 1 << 14 for c in paper.values())
+    assert paper["nstr-paper,lambda_pde=0.1"].options == {"lambda_pde": 0.1}
+    assert all(c.fit["batch_size"] == 0 for c in cells if c.model != "nstr-paper")
 
 
 def test_ledger_reads_the_fresh_benchmark_results():

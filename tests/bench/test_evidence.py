@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from nstr.bench import provenance
@@ -149,6 +151,47 @@ def test_report_marks_mixed_commits_and_dirty_cells():
     same = provenance_notes(records, grouper=lambda found: [list(found)])
     assert same[0].startswith("This table's cells come from 2 commits") and "same code" in same[0]
     assert dirty_column(records, grouper=lambda found: [list(found)]) == {"dirty cells": 2}
+
+
+def _on(capability: str | None, cpu: str = "AMD EPYC") -> dict:
+    env = {"processor": cpu, "cpus": 2, **({"cpu_capability": capability} if capability else {})}
+    return {"git_commit": "a" * 40, "git_dirty": False, "environment": env}
+
+
+def test_report_marks_a_table_whose_cells_ran_on_different_machines():
+    # Same CPU name, different instruction sets: the case that made one session's steps 4x dearer.
+    records = [_on("AVX512"), _on("AVX512"), _on("AVX2")]
+    [note] = provenance_notes(records, grouper=_apart)
+    assert note.startswith("**Mixed machines**: this table's cells ran on 2 machine descriptions (AMD EPYC, 2 "
+                           "cores, AVX512 (2 cells); AMD EPYC, 2 cores, AVX2 (1 cells))")
+    assert dirty_column(records, grouper=_apart) == {"machines": 2}
+    assert provenance_notes(records[:2], grouper=_apart) == [] and dirty_column(records[:2]) == {}
+    # A record from before the instruction set was stored cannot be shown to match: it counts as its own.
+    assert "ISA not recorded (1 cells)" in provenance_notes([_on(None), _on("AVX2")])[0]
+
+
+def test_environment_records_the_instruction_set_torch_dispatches_to():
+    from nstr.core.machine import environment
+
+    assert environment()["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
+def test_the_runner_says_when_done_cells_ran_on_another_machine(tmp_path):
+    from nstr.core.machine import environment
+
+    cells = [Cell("s", "siren", "camera", seed, 8, {}, {"max_seconds": 1.0}) for seed in range(3)]
+    here = environment()
+    Path(tmp_path, "s").mkdir()
+    for cell, env in zip(cells[:2], ({**here, "cpu_capability": "AVX512_elsewhere"}, here), strict=True):
+        record = {"suite": "s", "cell_id": cell.cell_id, "spec": cell.spec(), "status": "ok", "environment": env}
+        record_path(tmp_path, cell).write_text(json.dumps(record))
+    lines: list[str] = []
+    run_suite(cells, tmp_path, Loaded({cells[2].cell_id: [1.0]}), echo=lines.append)
+    [note] = [line for line in lines if line.startswith("note:")]
+    assert note.startswith("note: 1 of the 2 done cells ran on another machine (") and "AVX512_elsewhere (1)" in note
+    lines.clear()
+    run_suite(cells[1:2], tmp_path, Loaded({}), echo=lines.append)  # done here: nothing to say
+    assert not any(line.startswith("note:") for line in lines)
 
 
 def test_code_groups_compare_the_code_paths_in_a_real_repository(tmp_path):

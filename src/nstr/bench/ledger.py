@@ -40,6 +40,8 @@ def time_to_reach(record: Record, target: float) -> float:
 
 #: Variants of the ablation suite (``nstr bench ablation``, their records' "label") the claims compare.
 PDE_ON, PDE_OFF = "lambda_pde=0.1", "default"
+#: model -> (transport term at the paper's weight, off): the default NSTR and the paper's model.
+PDE_PAIRS = {"nstr": (PDE_ON, PDE_OFF), "nstr-paper": ("nstr-paper,lambda_pde=0.1", "nstr-paper")}
 K_SWEEP = (("K=4", 4), ("K=8", 8), (PDE_OFF, 16), ("K=32", 32), ("K=64", 64))
 #: Variants of the dinr suite the DINR claims compare, per protocol ("time": equal wall time, "steps": equal
 #: optimiser steps, the paper's): (dynamical, static) and (kinetic term on, off). At equal steps also the paper's
@@ -86,7 +88,7 @@ def measure(claim: Claim, records: list[Record], protocol: str = "time") -> tupl
     if protocol == "steps" and claim.measure not in STEPS_MEASURES:
         return None, NOT_MEASURED
     if claim.measure == "pde_gap":  # what the transport term at the paper's weight adds, per signal
-        gaps = [a["psnr"] - b["psnr"] for a, b in _pairs(records, PDE_ON, PDE_OFF)]
+        gaps = [a["psnr"] - b["psnr"] for a, b in _pairs(records, *PDE_PAIRS[claim.model])]
         if not gaps:
             return None, NOT_MEASURED
         value = statistics.fmean(gaps)

@@ -1,12 +1,14 @@
-"""Where a cell's numbers come from: the commit, uncommitted changes, and how busy the machine was.
+"""Where a cell's numbers come from: the commit, uncommitted changes, the machine, and how busy it was.
 
 Evidence people can cite needs every cell from a committed tree (``require_clean``: ``nstr bench`` refuses a
 tree with modified tracked files unless ``--allow-dirty``), one code per suite table (``provenance_notes`` says
 when a table mixes commits whose code differs; commits that differ only outside ``CODE_PATHS``, say in stored
-results or the README, ran the same code, so a suite may be run in parts), and wall-time budgets measured on a
-machine no busier than its cores (``LoadSampler`` samples the 1-minute load average while a cell fits;
-``is_busy`` tells the runner to re-run it once). Records from before these fields existed are read as they are:
-their load is ``load_before`` / ``load_after`` and their dirty flag ``git_dirty``.
+results or the README, ran the same code, so a suite may be run in parts), one machine per table (``machine_of``:
+hosts that share a CPU name can differ in instruction set and speed, and a wall-time budget with them), and
+wall-time budgets measured on a machine no busier than its cores (``LoadSampler`` samples the 1-minute load
+average while a cell fits; ``is_busy`` tells the runner to re-run it once). Records from before these fields
+existed are read as they are: their load is ``load_before`` / ``load_after``, their dirty flag ``git_dirty``,
+and their instruction set unknown.
 """
 
 from __future__ import annotations
@@ -151,6 +153,19 @@ def first_attempt(record: Record) -> Record:
     return {k: v for k, v in record.items() if k not in ("history", "traceback", "busy_attempts")}
 
 
+def machine_of(record: Record) -> str:
+    """The machine a cell ran on as its record describes it: CPU name, cores and the instruction set torch used
+    ("ISA not recorded" in records from before it was stored)."""
+    env = record.get("environment") or {}
+    name = env.get("processor") or record.get("cpu_model") or "unknown CPU"
+    return f"{name}, {env.get('cpus', '?')} cores, {env.get('cpu_capability') or 'ISA not recorded'}"
+
+
+def machines(records: list[Record]) -> Counter:
+    """Cells per machine description, most common first."""
+    return Counter(machine_of(r) for r in records)
+
+
 def is_dirty(record: Record) -> bool:
     return bool(record.get("git_dirty"))
 
@@ -173,6 +188,8 @@ def dirty_column(records: list[Record], grouper: Grouper = code_groups) -> dict[
     found = commits(records)
     if len(found) > 1 and len(grouper(found)) > 1:
         extra["commits"] = ", ".join(found)
+    if len(machines(records)) > 1:
+        extra["machines"] = len(machines(records))
     return extra
 
 
@@ -193,6 +210,12 @@ def provenance_notes(records: list[Record], grouper: Grouper = code_groups) -> l
             notes.append(f"**Mixed commits**: this table's cells come from {len(found)} commits ({each}) with "
                          f"{len(groups)} different codes ({paths}: {kinds}); re-run the suite from one commit "
                          "before citing it.")
+    hosts = machines(records)
+    if len(hosts) > 1:
+        each = "; ".join(f"{host} ({n} cells)" for host, n in hosts.most_common())
+        notes.append(f"**Mixed machines**: this table's cells ran on {len(hosts)} machine descriptions ({each}); "
+                     "a wall-time budget buys each a different number of steps, so equal-time numbers compare "
+                     "only within one machine: re-run the suite whole on one before citing it.")
     dirty = sum(map(is_dirty, records))
     if dirty:
         notes.append(f"**Dirty**: {dirty} of {len(records)} cells ran from a tree with uncommitted changes, so "

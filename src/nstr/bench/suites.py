@@ -192,7 +192,11 @@ ABLATION_VARIANTS = (
     Variant("phase,linear,sigma=128", "nstr", {"compose": "phase", "spectral_layers": 0, "basis_sigma": 128.0}),
     Variant("vector,linear,sigma=128", "nstr", {"spectral_layers": 0, "basis_sigma": 128.0}),
     Variant("grid_lr_scale=5", "nstr", {"grid_lr_scale": 5.0}),
-    Variant("nstr-paper", "nstr-paper"),
+    # The paper's model with its own minibatch (part of its recipe: the suite's whole image leaves it few steps),
+    # with and without the paper's transport term: the ledger's PDE row for the paper's model.
+    Variant("nstr-paper", "nstr-paper", fit=dict(model_class("nstr-paper").fit_defaults)),
+    Variant("nstr-paper,lambda_pde=0.1", "nstr-paper", {"lambda_pde": 0.1},
+            fit=dict(model_class("nstr-paper").fit_defaults)),
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 

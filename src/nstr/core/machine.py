@@ -24,6 +24,13 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_capability() -> str:
+    """The instruction set torch's CPU kernels dispatch to ("AVX512", "AVX2", "DEFAULT" ...): two hosts with the
+    same CPU name can differ here, and with it the speed of every matrix product (a wall-time budget buys a
+    different number of steps), so results record it."""
+    return torch.backends.cpu.get_cpu_capability()
+
+
 def environment() -> dict[str, Any]:
     """Machine and library versions, stored with every run and benchmark result."""
     return {
@@ -36,4 +43,5 @@ def environment() -> dict[str, Any]:
         "processor": cpu_model(),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": cpu_capability(),
     }
