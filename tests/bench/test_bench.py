@@ -392,6 +392,18 @@ def test_ablation_suite_expands_variants():
     assert all(c.fit["batch_size"] == 0 for c in cells if c.model != "nstr-paper")
 
 
+def test_paper_model_suite_trains_every_model_at_the_paper_models_minibatch():
+    from nstr.bench.suites import expand
+
+    cells = expand("paper-model")
+    assert {c.fit["batch_size"] for c in cells} == {1 << 14} and {c.fit["max_seconds"] for c in cells} == {30.0}
+    assert {c.model for c in cells} == {"nstr-paper", "nstr", "hashgrid"} and {c.seed for c in cells} == {0, 1, 2}
+    grids = {c.label: c.expected_params for c in cells if c.signal == "camera"}
+    # Two sizes: NSTR's table, and a 2^14 table near the paper model's parameters (within 10 %).
+    assert abs(grids["hashgrid,log2_table=14"] / grids["nstr-paper"] - 1) < 0.1
+    assert abs(grids["image-defaults,log2_table=14"] / grids["nstr-paper"] - 1) < 0.1
+
+
 def test_ledger_reads_the_fresh_benchmark_results():
     from nstr.bench.ledger import ledger_rows
 
