@@ -47,22 +47,24 @@ def step_flops() -> float:
     return 3 * big + 2 * small  # forward 1x, backward 2x (first layer needs no input gradient)
 
 
-def matmul_rate(dtype: torch.dtype = torch.float32) -> float:
-    """Measured GEMM rate (FLOP/s) in ``dtype`` on a step-sized product, all threads."""
-    a, w = torch.randn(SIDE * SIDE, HIDDEN, dtype=dtype), torch.randn(HIDDEN, HIDDEN, dtype=dtype)
-    out = torch.empty(SIDE * SIDE, HIDDEN, dtype=dtype)
+def matmul_rate(dtype: torch.dtype = torch.float32, rows: int = SIDE * SIDE) -> float:
+    """Measured GEMM rate (FLOP/s) in ``dtype`` on a step-sized product (``rows`` x HIDDEN by HIDDEN x HIDDEN),
+    all threads."""
+    a, w = torch.randn(rows, HIDDEN, dtype=dtype), torch.randn(HIDDEN, HIDDEN, dtype=dtype)
+    out = torch.empty(rows, HIDDEN, dtype=dtype)
     for _ in range(3):
         torch.mm(a, w, out=out)
     start = time.perf_counter()
     for _ in range(20):
         torch.mm(a, w, out=out)
-    return 20 * 2 * SIDE * SIDE * HIDDEN * HIDDEN / (time.perf_counter() - start)
+    return 20 * 2 * rows * HIDDEN * HIDDEN / (time.perf_counter() - start)
 
 
-def _run(variant: str, steps: int, queue) -> None:
+def _run(variant: str, steps: int, queue, side: int = SIDE) -> None:
+    """Train ``variant`` for ``steps`` steps on camera at ``side`` x ``side``; put its timings on ``queue``."""
     torch.manual_seed(0)
 
-    image = Image("camera", resize=(SIDE, SIDE))
+    image = Image("camera", resize=(side, side))
     x, y = image.coords, image.values
     if variant == "theirs":
         from siren_pytorch import SirenNet  # optional (dev extra): the reference this benchmark compares with
