@@ -42,6 +42,7 @@ bench: setup-dev
 	$(VENV)/bin/nstr bench table1
 	$(VENV)/bin/nstr bench budget
 	$(VENV)/bin/nstr bench ablation --workers 2
+	$(VENV)/bin/nstr bench paper-model --workers 2
 	$(VENV)/bin/nstr bench directions
 	$(VENV)/bin/nstr bench dinr
 	$(VENV)/bin/nstr bench dinr-steps
