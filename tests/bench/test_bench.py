@@ -253,7 +253,9 @@ def test_report_has_tables_plots_and_a_claims_ledger(tmp_path):
     assert all(p.read_bytes().startswith(PNG_MAGIC) for p in plots)
     assert "](benchmarks/plots/table1_psnr_time.png)" in text
     assert "## Suite `table1`" in text and "30.05 ± 0.07" in text  # mean and seed std, per signal averaged
-    assert "Test CPU, 2 CPUs" in text and "Failed cells (1)" in text and "boom" in text
+    assert "Machine: Test CPU, 2 cores, ISA not recorded; 1 torch thread(s) per fit" in text
+    assert "Mixed machines" not in text  # the failed cell (no environment) is not a second machine
+    assert "Failed cells (1)" in text and "boom" in text
     assert "## step" in text and "python step.py" in text
     ledger = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| NSTR |")}
     assert "35.05 dB ± 0.07 (4 fits)" in ledger["NSTR, 0.3M params: PSNR"]

@@ -170,6 +170,31 @@ def test_report_marks_a_table_whose_cells_ran_on_different_machines():
     assert "ISA not recorded (1 cells)" in provenance_notes([_on(None), _on("AVX2")])[0]
 
 
+def test_a_machine_is_its_accelerator_cpu_cores_and_instruction_set():
+    from nstr.bench.provenance import machine_of
+
+    assert machine_of(_on("AVX2")) == "AMD EPYC, 2 cores, AVX2"
+    gpu = {**_on("AVX2"), "device": "cuda", "device_name": "NVIDIA A100"}
+    assert machine_of(gpu) == "cuda (NVIDIA A100); AMD EPYC, 2 cores, AVX2"
+    assert machine_of({}) == "unknown CPU, ? cores, ISA not recorded"
+
+
+def test_the_ledger_pairs_cells_only_on_one_machine():
+    from nstr.bench.ledger import ledger_rows
+
+    def cell(label, psnr, capability):
+        return {**_on(capability), "model": "nstr", "label": label, "signal": "a", "size": 256, "seed": 0,
+                "psnr": psnr, "status": "ok"}
+
+    claim = "removing the PDE loss costs PSNR"
+    apart = [cell("default", 30.0, "AVX512"), cell("lambda_pde=0.1", 28.0, "AVX2")]
+    row = {r["claim"]: r for r in ledger_rows({"ablation": apart}, [])}[claim]
+    assert row["verdict"] == "not measured yet" and row["ours"].startswith("no comparable pair: the suite's cells "
+                                                                           "ran on 2 machines")
+    together = [cell("default", 30.0, "AVX2"), cell("lambda_pde=0.1", 28.0, "AVX2")]
+    assert "-2.00 dB" in {r["claim"]: r for r in ledger_rows({"ablation": together}, [])}[claim]["ours"]
+
+
 def test_environment_records_the_instruction_set_torch_dispatches_to():
     from nstr.core.machine import environment
 
@@ -188,7 +213,8 @@ def test_the_runner_says_when_done_cells_ran_on_another_machine(tmp_path):
     lines: list[str] = []
     run_suite(cells, tmp_path, Loaded({cells[2].cell_id: [1.0]}), echo=lines.append)
     [note] = [line for line in lines if line.startswith("note:")]
-    assert note.startswith("note: 1 of the 2 done cells ran on another machine (") and "AVX512_elsewhere (1)" in note
+    assert note.startswith("note: 1 of the 2 done cells ran on another or an unrecorded machine (")
+    assert "AVX512_elsewhere (1)" in note
     lines.clear()
     run_suite(cells[1:2], tmp_path, Loaded({}), echo=lines.append)  # done here: nothing to say
     assert not any(line.startswith("note:") for line in lines)

@@ -14,6 +14,7 @@ import statistics
 from typing import Any
 
 from nstr.bench.claims import CLAIMS, Claim, paper_value
+from nstr.bench.provenance import machine_counts, machine_of
 from nstr.bench.suites import EQUAL_STEPS, FRESH
 from nstr.bench.summary import OK, Record, mean_spread, ok
 
@@ -21,7 +22,9 @@ NOT_MEASURED = "not measured yet"
 
 
 def _pair_key(record: Record) -> tuple[Any, ...]:
-    return record["signal"], record.get("size"), record.get("seed")
+    """What two records must share to be compared: signal, size, seed and the machine (a wall-time budget buys
+    different steps on different machines, so a pair across two would compare machines as well as models)."""
+    return record["signal"], record.get("size"), record.get("seed"), machine_of(record)
 
 
 def _pairs(records: list[Record], model: str, baseline: str) -> list[tuple[Record, Record]]:
@@ -88,6 +91,8 @@ def measure(claim: Claim, records: list[Record], protocol: str = "time") -> tupl
     if protocol == "steps" and claim.measure not in STEPS_MEASURES:
         return None, NOT_MEASURED
     if claim.measure == "pde_gap":  # what the transport term at the paper's weight adds, per signal
+        if claim.model not in PDE_PAIRS:
+            return None, NOT_MEASURED
         gaps = [a["psnr"] - b["psnr"] for a, b in _pairs(records, *PDE_PAIRS[claim.model])]
         if not gaps:
             return None, NOT_MEASURED
@@ -317,6 +322,10 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     for claim in CLAIMS:
         records = sources.get(claim.suite, [])
         value, text = measure(claim, records) if records else (None, NOT_MEASURED)
+        hosts = len(machine_counts(records))
+        if value is None and text == NOT_MEASURED and hosts > 1:
+            text = (f"no comparable pair: the suite's cells ran on {hosts} machines (BENCHMARKS.md marks it); "
+                    "re-run it whole on one")
         row = {"paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),
                "ours": text, "verdict": verdict(claim, value) if records else NOT_MEASURED,
                "ours, equal steps": "", "verdict, equal steps": ""}

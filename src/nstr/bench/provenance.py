@@ -153,17 +153,25 @@ def first_attempt(record: Record) -> Record:
     return {k: v for k, v in record.items() if k not in ("history", "traceback", "busy_attempts")}
 
 
+def device_label(record: Record) -> str:
+    """"cpu" (also for records from before devices were recorded), else the device and its name."""
+    device = record.get("device", "cpu")
+    return "cpu" if device == "cpu" else f"{device} ({record.get('device_name', '?')})"
+
+
 def machine_of(record: Record) -> str:
-    """The machine a cell ran on as its record describes it: CPU name, cores and the instruction set torch used
-    ("ISA not recorded" in records from before it was stored)."""
+    """The machine a cell ran on as its record describes it: the accelerator if any, then CPU name, cores and the
+    instruction set torch used ("ISA not recorded" in records from before it was stored)."""
     env = record.get("environment") or {}
     name = env.get("processor") or record.get("cpu_model") or "unknown CPU"
-    return f"{name}, {env.get('cpus', '?')} cores, {env.get('cpu_capability') or 'ISA not recorded'}"
+    accelerator = "" if device_label(record) == "cpu" else f"{device_label(record)}; "
+    return f"{accelerator}{name}, {env.get('cpus', '?')} cores, {env.get('cpu_capability') or 'ISA not recorded'}"
 
 
-def machines(records: list[Record]) -> Counter:
-    """Cells per machine description, most common first."""
-    return Counter(machine_of(r) for r in records)
+def machine_counts(records: list[Record]) -> Counter:
+    """Successful cells per machine description, most common first (a failed cell's numbers are not in a
+    table, and its record may not describe the machine)."""
+    return Counter(machine_of(r) for r in records if r.get("status", "ok") == "ok")
 
 
 def is_dirty(record: Record) -> bool:
@@ -180,7 +188,8 @@ def commits(records: list[Record]) -> Counter:
 
 
 def dirty_column(records: list[Record], grouper: Grouper = code_groups) -> dict[str, Any]:
-    """The summary table's extra columns for one row: dirty cells, and the commits when a row mixes code."""
+    """The summary table's extra columns for one row: dirty cells, the commits when a row mixes code, and the
+    number of machine descriptions when it mixes machines."""
     extra: dict[str, Any] = {}
     dirty = sum(map(is_dirty, records))
     if dirty:
@@ -188,14 +197,15 @@ def dirty_column(records: list[Record], grouper: Grouper = code_groups) -> dict[
     found = commits(records)
     if len(found) > 1 and len(grouper(found)) > 1:
         extra["commits"] = ", ".join(found)
-    if len(machines(records)) > 1:
-        extra["machines"] = len(machines(records))
+    hosts = len(machine_counts(records))
+    if hosts > 1:
+        extra["machines"] = hosts
     return extra
 
 
 def provenance_notes(records: list[Record], grouper: Grouper = code_groups) -> list[str]:
-    """Lines for a suite's section: mixed commits (whether their code differs), dirty cells, re-runs on a busy
-    machine."""
+    """Lines for a suite's section: mixed commits (whether their code differs), mixed machines, dirty cells,
+    re-runs on a busy machine."""
     notes = []
     found = commits(records)
     if len(found) > 1:
@@ -210,7 +220,7 @@ def provenance_notes(records: list[Record], grouper: Grouper = code_groups) -> l
             notes.append(f"**Mixed commits**: this table's cells come from {len(found)} commits ({each}) with "
                          f"{len(groups)} different codes ({paths}: {kinds}); re-run the suite from one commit "
                          "before citing it.")
-    hosts = machines(records)
+    hosts = machine_counts(records)
     if len(hosts) > 1:
         each = "; ".join(f"{host} ({n} cells)" for host, n in hosts.most_common())
         notes.append(f"**Mixed machines**: this table's cells ran on {len(hosts)} machine descriptions ({each}); "

@@ -28,7 +28,7 @@ from nstr.bench.plots import suite_plots
 from nstr.bench.provenance import dirty_column, git_state, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.suites import SUITES, parse_suite_name, split_device
-from nstr.bench.summary import busy, failures, groups, load_suites, machines, signal_row, summary_row
+from nstr.bench.summary import busy, failures, groups, load_suites, machine_lines, signal_row, summary_row
 from nstr.core.io import write_atomic, write_json
 from nstr.core.machine import environment
 
@@ -76,7 +76,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def _machine(env: dict[str, Any]) -> str:
-    keys = ("processor", "cpus", "torch_threads", "python", "torch")
+    keys = ("processor", "cpus", "cpu_capability", "torch_threads", "python", "torch")
     return ", ".join(f"{k} {env[k]}" for k in keys if k in env)
 
 
@@ -125,7 +125,7 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
                                                                 if precision != "fp32" else "")
         parts += [SUITES[base].description + changes + ".", ""]
     parts += [f"Command: `{_suite_command(name)}` (results in `{name}/`)", ""]
-    parts += [f"Machine: {m}" for m in machines(records)] + [""]
+    parts += [f"Machine: {m}" for m in machine_lines(records)] + [""]
     warning = busy(records)
     if warning:
         parts += [warning, ""]

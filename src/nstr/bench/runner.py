@@ -33,8 +33,8 @@ from nstr.bench.provenance import (
     git_state,
     is_busy,
     load_average,
+    machine_counts,
     machine_of,
-    machines,
 )
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
@@ -217,7 +217,8 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
     if repeated:
         raise NstrError(f"two cells share the id '{repeated[0]}' (signals with the same file name?); rename one")
     todo = [c for c in cells if not is_done(out_dir, c)]
-    _warn_other_machines([c for c in cells if c not in todo], out_dir, echo)
+    pending = {c.cell_id for c in todo}
+    _warn_other_machines([c for c in cells if c.cell_id not in pending], out_dir, echo)
     workers = getattr(executor, "workers", None) or 1
     budget = todo[0].fit.get("max_seconds") if todo else None
     eta = suite_eta(0, len(todo), 0.0, workers, budget)
@@ -250,13 +251,13 @@ def _warn_other_machines(done: list[Cell], out_dir: Path, echo: Callable[[str], 
     """Say when stored cells of the suite ran on another machine than this one: the new cells would join a table
     whose wall-time numbers then compare across machines (the report marks it too)."""
     here = machine_of({"environment": environment()})
-    others = machines([r for r in (read_record(record_path(out_dir, c)) for c in done)
+    others = machine_counts([r for r in (read_record(record_path(out_dir, c)) for c in done)
                        if r is not None and machine_of(r) != here])
     if others:
         each = "; ".join(f"{host} ({n})" for host, n in others.most_common())
-        echo(f"note: {sum(others.values())} of the {len(done)} done cells ran on another machine ({each}), not "
-             f"this one ({here}): equal-time numbers compare only within one machine; remove the suite's results "
-             "to re-run it whole here")
+        echo(f"note: {sum(others.values())} of the {len(done)} done cells ran on another or an unrecorded machine "
+             f"({each}), not this one ({here}): equal-time numbers compare only within one machine; remove the "
+             "suite's results to re-run it whole here")
 
 
 def suite_eta(finished: int, remaining: int, elapsed: float, workers: int, cell_seconds: float | None) -> float | None:

@@ -170,6 +170,8 @@ class Overrides:
     budgets: tuple[int, ...] | None = None  #: parameter targets of every model (suites with budgets); None = its own
 
 
+#: The paper model's own minibatch (part of its recipe, ``NSTRPaper.fit_defaults``).
+PAPER_BATCH: int = model_class("nstr-paper").fit_defaults["batch_size"]
 #: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
 ABLATION_VARIANTS = (
     Variant("default", "nstr"),
@@ -194,9 +196,8 @@ ABLATION_VARIANTS = (
     Variant("grid_lr_scale=5", "nstr", {"grid_lr_scale": 5.0}),
     # The paper's model with its own minibatch (part of its recipe: the suite's whole image leaves it few steps),
     # with and without the paper's transport term: the ledger's PDE row for the paper's model.
-    Variant("nstr-paper", "nstr-paper", fit=dict(model_class("nstr-paper").fit_defaults)),
-    Variant("nstr-paper,lambda_pde=0.1", "nstr-paper", {"lambda_pde": 0.1},
-            fit=dict(model_class("nstr-paper").fit_defaults)),
+    Variant("nstr-paper", "nstr-paper", fit={"batch_size": PAPER_BATCH}),
+    Variant("nstr-paper,lambda_pde=0.1", "nstr-paper", {"lambda_pde": 0.1}, fit={"batch_size": PAPER_BATCH}),
     Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
 )
 
@@ -368,7 +369,7 @@ SUITES: dict[str, Suite] = {
             "The paper's NSTR (one coarse grid) against the hash grid and NSTR's image settings, all at the paper "
             "model's minibatch of 2^14, equal wall time (the ablation's protocol otherwise)",
             signals=("astronaut", "camera"), models=("nstr-paper",), budgets={}, size=256, max_seconds=30.0,
-            seeds=3, fit={"eval_every": 50, "batch_size": model_class("nstr-paper").fit_defaults["batch_size"]},
+            seeds=3, fit={"eval_every": 50, "batch_size": PAPER_BATCH},
             variants=PAPER_MODEL_VARIANTS, kind_defaults=False,
         ),
         Suite(

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from nstr.bench.provenance import cell_load, over_cores
+from nstr.bench.provenance import cell_load, device_label, machine_of, over_cores
 from nstr.bench.runner import OK, read_record
 
 Record = dict[str, Any]
@@ -45,12 +45,6 @@ def fit_budget(fit: dict[str, Any]) -> str:
 def group_key(record: Record) -> GroupKey:
     return (record["model"], record.get("label", ""), record.get("size"), fit_budget(record.get("fit", {})),
             device_label(record))
-
-
-def device_label(record: Record) -> str:
-    """"cpu" (also for records from before devices were recorded), else the device and its name."""
-    device = record.get("device", "cpu")
-    return "cpu" if device == "cpu" else f"{device} ({record.get('device_name', '?')})"
 
 
 def groups(records: list[Record]) -> dict[GroupKey, list[Record]]:
@@ -143,16 +137,15 @@ def signal_row(key: GroupKey, records: list[Record], signals: list[str]) -> dict
     return row
 
 
-def machines(records: list[Record]) -> list[str]:
-    """Distinct machine descriptions (CPU model, cores, torch threads, executor, commit) of a suite's records."""
+def machine_lines(records: list[Record]) -> list[str]:
+    """Distinct descriptions of where a suite's records ran (``machine_of``: accelerator, CPU, cores, instruction
+    set; then torch threads, executor, torch version and commit)."""
     seen: dict[str, None] = {}
     for r in records:
         env = r.get("environment", {})
         commit = str(r.get("git_commit", "unknown"))[:10] + (" + local changes" if r.get("git_dirty") else "")
-        gpu = "" if r.get("device", "cpu") == "cpu" else f"{device_label(r)}; "
-        text = (f"{gpu}{r.get('cpu_model', env.get('processor', '?'))}, {env.get('cpus', '?')} CPUs; "
-                f"{env.get('torch_threads', '?')} torch thread(s) per fit; {r.get('executor', '?')}; "
-                f"torch {env.get('torch', '?')}; commit {commit}")
+        text = (f"{machine_of(r)}; {env.get('torch_threads', '?')} torch thread(s) per fit; "
+                f"{r.get('executor', '?')}; torch {env.get('torch', '?')}; commit {commit}")
         seen.setdefault(text, None)
     return list(seen)
 
