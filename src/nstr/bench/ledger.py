@@ -322,10 +322,9 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     for claim in CLAIMS:
         records = sources.get(claim.suite, [])
         value, text = measure(claim, records) if records else (None, NOT_MEASURED)
-        hosts = len(machine_counts(records))
-        if value is None and text == NOT_MEASURED and hosts > 1:
-            text = (f"no comparable pair: the suite's cells ran on {hosts} machines (BENCHMARKS.md marks it); "
-                    "re-run it whole on one")
+        if value is None and text == NOT_MEASURED and len(hosts := machine_counts(records)) > 1:
+            text = (f"no comparable pair: the suite's cells ran on {len(hosts)} machines (BENCHMARKS.md marks "
+                    "it); re-run it whole on one")
         row = {"paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),
                "ours": text, "verdict": verdict(claim, value) if records else NOT_MEASURED,
                "ours, equal steps": "", "verdict, equal steps": ""}

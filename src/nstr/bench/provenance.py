@@ -164,7 +164,8 @@ def machine_of(record: Record) -> str:
     instruction set torch used ("ISA not recorded" in records from before it was stored)."""
     env = record.get("environment") or {}
     name = env.get("processor") or record.get("cpu_model") or "unknown CPU"
-    accelerator = "" if device_label(record) == "cpu" else f"{device_label(record)}; "
+    device = device_label(record)
+    accelerator = "" if device == "cpu" else f"{device}; "
     return f"{accelerator}{name}, {env.get('cpus', '?')} cores, {env.get('cpu_capability') or 'ISA not recorded'}"
 
 

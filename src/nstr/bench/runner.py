@@ -251,8 +251,8 @@ def _warn_other_machines(done: list[Cell], out_dir: Path, echo: Callable[[str], 
     """Say when stored cells of the suite ran on another machine than this one: the new cells would join a table
     whose wall-time numbers then compare across machines (the report marks it too)."""
     here = machine_of({"environment": environment()})
-    others = machine_counts([r for r in (read_record(record_path(out_dir, c)) for c in done)
-                       if r is not None and machine_of(r) != here])
+    others = machine_counts([r for r in (read_record(record_path(out_dir, c)) for c in done) if r is not None])
+    others.pop(here, None)
     if others:
         each = "; ".join(f"{host} ({n})" for host, n in others.most_common())
         echo(f"note: {sum(others.values())} of the {len(done)} done cells ran on another or an unrecorded machine "

@@ -170,6 +170,11 @@ class Overrides:
     budgets: tuple[int, ...] | None = None  #: parameter targets of every model (suites with budgets); None = its own
 
 
+def _grid_at_nstr_resolution(log2_table: int) -> dict[str, Any]:
+    """The hash grid with a ``2^log2_table`` table and NSTR's finest resolution (512 cells; its own is 2048)."""
+    return {"log2_table": log2_table, "max_res": 512}
+
+
 #: The paper model's own minibatch (part of its recipe, ``NSTRPaper.fit_defaults``).
 PAPER_BATCH: int = model_class("nstr-paper").fit_defaults["batch_size"]
 #: NSTR's ablation (the NSTR issue): each variant changes one default; "default" is the reference row.
@@ -198,7 +203,7 @@ ABLATION_VARIANTS = (
     # with and without the paper's transport term: the ledger's PDE row for the paper's model.
     Variant("nstr-paper", "nstr-paper", fit={"batch_size": PAPER_BATCH}),
     Variant("nstr-paper,lambda_pde=0.1", "nstr-paper", {"lambda_pde": 0.1}, fit={"batch_size": PAPER_BATCH}),
-    Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
+    Variant("hashgrid-same-table", "hashgrid", _grid_at_nstr_resolution(13)),
 )
 
 #: The paper's model against the hash grid and NSTR's image settings at one minibatch (its own 2^14): in the
@@ -207,9 +212,9 @@ ABLATION_VARIANTS = (
 PAPER_MODEL_VARIANTS = (
     Variant("nstr-paper", "nstr-paper"),
     Variant("image-defaults", "nstr", dict(IMAGE_NSTR_DEFAULTS)),
-    Variant("hashgrid-same-table", "hashgrid", {"log2_table": 13, "max_res": 512}),
+    Variant("hashgrid-same-table", "hashgrid", _grid_at_nstr_resolution(13)),
     Variant("image-defaults,log2_table=14", "nstr", {**IMAGE_NSTR_DEFAULTS, "log2_table": 14}),
-    Variant("hashgrid,log2_table=14", "hashgrid", {"log2_table": 14, "max_res": 512}),
+    Variant("hashgrid,log2_table=14", "hashgrid", _grid_at_nstr_resolution(14)),
 )
 
 #: The compactness claim on images (issue 17): each model's PSNR-parameter curve at equal steps, so the step
