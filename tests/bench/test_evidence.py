@@ -195,6 +195,28 @@ def test_the_ledger_pairs_cells_only_on_one_machine():
     assert "-2.00 dB" in {r["claim"]: r for r in ledger_rows({"ablation": together}, [])}[claim]["ours"]
 
 
+def test_cells_with_a_step_budget_compare_across_machines():
+    # At equal steps a machine changes how long a cell took, not what it reached: no "Mixed machines" warning,
+    # the ledger pairs across machines, and a record without its fit settings still counts as timed.
+    from nstr.bench.ledger import ledger_rows
+    from nstr.bench.provenance import timed
+
+    def cell(label, psnr, capability, fit):
+        return {**_on(capability), "model": "nstr", "label": label, "signal": "a", "size": 256, "seed": 0,
+                "psnr": psnr, "status": "ok", "fit": fit}
+
+    steps = {"steps": 300, "max_seconds": None}
+    records = [cell("default", 30.0, "AVX512", steps), cell("lambda_pde=0.1", 27.5, "AVX2", steps)]
+    [note] = provenance_notes(records, grouper=_apart)
+    assert note.startswith("This table's cells ran on 2 machine descriptions") and "step budget" in note
+    assert dirty_column(records, grouper=_apart) == {"machines": 2}  # still shown
+    row = {r["claim"]: r for r in ledger_rows({"ablation": records}, [])}["removing the PDE loss costs PSNR"]
+    assert "-2.50 dB" in row["ours"]
+    one_timed = [records[0], cell("lambda_pde=0.1", 27.5, "AVX2", {"steps": None, "max_seconds": 30.0})]
+    assert provenance_notes(one_timed, grouper=_apart)[0].startswith("**Mixed machines**")
+    assert [timed(r) for r in one_timed] == [False, True] and timed({})
+
+
 def test_environment_records_the_instruction_set_torch_dispatches_to():
     from nstr.core.machine import environment
 
@@ -217,6 +239,15 @@ def test_the_runner_says_when_done_cells_ran_on_another_machine(tmp_path):
     assert "AVX512_elsewhere (1)" in note
     lines.clear()
     run_suite(cells[1:2], tmp_path, Loaded({}), echo=lines.append)  # done here: nothing to say
+    assert not any(line.startswith("note:") for line in lines)
+    # Done cells with a step budget reached what they would here: nothing to say either.
+    stepped = [Cell("t", "siren", "camera", seed, 8, {}, {"steps": 5, "max_seconds": None}) for seed in range(2)]
+    Path(tmp_path, "t").mkdir()
+    record = {"suite": "t", "cell_id": stepped[0].cell_id, "spec": stepped[0].spec(), "status": "ok",
+              "fit": stepped[0].fit, "environment": {**here, "cpu_capability": "AVX512_elsewhere"}}
+    record_path(tmp_path, stepped[0]).write_text(json.dumps(record))
+    lines.clear()
+    run_suite(stepped, tmp_path, Loaded({stepped[1].cell_id: [1.0]}), echo=lines.append)
     assert not any(line.startswith("note:") for line in lines)
 
 

@@ -14,7 +14,7 @@ import statistics
 from typing import Any
 
 from nstr.bench.claims import CLAIMS, Claim, paper_value
-from nstr.bench.provenance import machine_counts, machine_of
+from nstr.bench.provenance import machine_counts, machine_of, timed
 from nstr.bench.suites import EQUAL_STEPS, FRESH
 from nstr.bench.summary import OK, Record, mean_spread, ok
 
@@ -22,9 +22,10 @@ NOT_MEASURED = "not measured yet"
 
 
 def _pair_key(record: Record) -> tuple[Any, ...]:
-    """What two records must share to be compared: signal, size, seed and the machine (a wall-time budget buys
-    different steps on different machines, so a pair across two would compare machines as well as models)."""
-    return record["signal"], record.get("size"), record.get("seed"), machine_of(record)
+    """What two records must share to be compared: signal, size, seed and, for a wall-time budget, the machine (it
+    buys different steps on different machines, so a pair across two would compare machines as well as models;
+    at a step budget the machine changes only how long the pair took)."""
+    return record["signal"], record.get("size"), record.get("seed"), machine_of(record) if timed(record) else None
 
 
 def _pairs(records: list[Record], model: str, baseline: str) -> list[tuple[Record, Record]]:
@@ -322,7 +323,8 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     for claim in CLAIMS:
         records = sources.get(claim.suite, [])
         value, text = measure(claim, records) if records else (None, NOT_MEASURED)
-        if value is None and text == NOT_MEASURED and len(hosts := machine_counts(records)) > 1:
+        timed_records = [r for r in records if timed(r)]
+        if value is None and text == NOT_MEASURED and len(hosts := machine_counts(timed_records)) > 1:
             text = (f"no comparable pair: the suite's cells ran on {len(hosts)} machines (BENCHMARKS.md marks "
                     "it); re-run it whole on one")
         row = {"paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),

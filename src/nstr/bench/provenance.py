@@ -169,6 +169,13 @@ def machine_of(record: Record) -> str:
     return f"{accelerator}{name}, {env.get('cpus', '?')} cores, {env.get('cpu_capability') or 'ISA not recorded'}"
 
 
+def timed(record: Record) -> bool:
+    """Whether the cell's fit was bounded by wall time (a record without its fit settings counts as timed): at a
+    step budget the machine changes how long a cell took, not what it reached, so only timed cells must share one
+    machine to be compared."""
+    return (record.get("fit") or {"max_seconds": True}).get("max_seconds") is not None
+
+
 def machine_counts(records: list[Record]) -> Counter:
     """Successful cells per machine description, most common first (a failed cell's numbers are not in a
     table, and its record may not describe the machine)."""
@@ -224,9 +231,14 @@ def provenance_notes(records: list[Record], grouper: Grouper = code_groups) -> l
     hosts = machine_counts(records)
     if len(hosts) > 1:
         each = "; ".join(f"{host} ({n} cells)" for host, n in hosts.most_common())
-        notes.append(f"**Mixed machines**: this table's cells ran on {len(hosts)} machine descriptions ({each}); "
-                     "a wall-time budget buys each a different number of steps, so equal-time numbers compare "
-                     "only within one machine: re-run the suite whole on one before citing it.")
+        if any(map(timed, records)):
+            notes.append(f"**Mixed machines**: this table's cells ran on {len(hosts)} machine descriptions ({each}); "
+                         "a wall-time budget buys each a different number of steps, so equal-time numbers compare "
+                         "only within one machine: re-run the suite whole on one before citing it.")
+        else:
+            notes.append(f"This table's cells ran on {len(hosts)} machine descriptions ({each}); every cell had a "
+                         "step budget, so the machine changed how long a cell took (its time columns), not what it "
+                         "reached.")
     dirty = sum(map(is_dirty, records))
     if dirty:
         notes.append(f"**Dirty**: {dirty} of {len(records)} cells ran from a tree with uncommitted changes, so "

@@ -35,6 +35,7 @@ from nstr.bench.provenance import (
     load_average,
     machine_counts,
     machine_of,
+    timed,
 )
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
@@ -249,9 +250,11 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
 
 def _warn_other_machines(done: list[Cell], out_dir: Path, echo: Callable[[str], None]) -> None:
     """Say when stored cells of the suite ran on another machine than this one: the new cells would join a table
-    whose wall-time numbers then compare across machines (the report marks it too)."""
+    whose wall-time numbers then compare across machines (the report marks it too). Cells with a step budget
+    reach the same on any machine, so they are not counted."""
     here = machine_of({"environment": environment()})
-    others = machine_counts([r for r in (read_record(record_path(out_dir, c)) for c in done) if r is not None])
+    others = machine_counts([r for r in (read_record(record_path(out_dir, c)) for c in done)
+                             if r is not None and timed(r)])
     others.pop(here, None)
     if others:
         each = "; ".join(f"{host} ({n})" for host, n in others.most_common())
