@@ -355,8 +355,9 @@ def dinr_steps_quotes() -> list[str]:
             f"holds for our `dinr-siren` defaults ({gap:.1f} dB, about {100 * (1 - 10 ** (-gap / 10)):.0f} % lower "
             f"MSE, at equal steps and equal parameters)",
             f"The kinetic term's gain under noise is {kinetic:+.2f} dB here",
-            f"2 Euler steps reach {m('dinr-siren,euler,steps=2')} dB against {m('dinr-siren')} for 4, at "
-            f"{ms('dinr-siren,euler,steps=2,equal-steps'):.0f} against {ms('dinr-siren,equal-steps'):.0f} ms a step"]
+            f"2 Euler steps (the default) reach {m('dinr-siren')} dB against {m('dinr-siren,euler,steps=4')} for 4, "
+            f"at {ms('dinr-siren,equal-steps'):.0f} against {ms('dinr-siren,euler,steps=4,equal-steps'):.0f} ms a "
+            f"step"]
 
 
 def dinr_time_quotes() -> list[str]:
@@ -369,8 +370,8 @@ def dinr_time_quotes() -> list[str]:
     photos = len({r["signal"] for r in labels["siren"]})
     return [f"({seeds} seeds, mean of the {photos} development photographs) `dinr-siren` reaches {m('dinr-siren')} dB "
             f"against {m('siren')} for `siren`, and `dinr-ffn` {m('dinr-ffn')} against {m('ffn')} for `ffn`",
-            f"On camera, `dinr-siren` with 2 / 4 / 12 Euler steps reaches {c('dinr-siren,euler,steps=2')} / "
-            f"{c('dinr-siren')} / {c('dinr-siren,euler,steps=12')} dB, with 4 RK4 steps "
+            f"On camera, `dinr-siren` with 2 (the default) / 4 / 12 Euler steps reaches {c('dinr-siren')} / "
+            f"{c('dinr-siren,euler,steps=4')} / {c('dinr-siren,euler,steps=12')} dB, with 4 RK4 steps "
             f"{c('dinr-siren,rk4,steps=4')} and with dopri5 {c('dinr-siren,dopri5')}; at 30 % noise "
             f"{c('dinr-siren,ke=0.1,noise=0.3')} with the kinetic term and {c('dinr-siren,ke=0,noise=0.3')} without, "
             f"SIREN {c('siren,noise=0.3')}; DINR on NSTR's spectral features {c('dinr,embedding=nstr')} against "

@@ -94,6 +94,9 @@ def test_cell_load_reads_samples_and_old_records():
     assert is_busy({**env, "load_samples": [2.6]}) and not is_busy({**env, "load_samples": [2.4]})
     assert not is_busy({"status": "ok", "load_samples": [50.0]})  # core count unknown
     assert not is_busy({**env, "status": "failed", "load_samples": [5.0]})
+    # A step budget reaches the same on a busy machine, only later: not re-run.
+    assert not is_busy({**env, "load_samples": [2.6], "fit": {"steps": 300, "max_seconds": None}})
+    assert is_busy({**env, "load_samples": [2.6], "fit": {"steps": None, "max_seconds": 30.0}})
 
 
 class Loaded:

@@ -6,7 +6,7 @@ when a table mixes commits whose code differs; commits that differ only outside 
 results or the README, ran the same code, so a suite may be run in parts), one machine per table (``machine_of``:
 hosts that share a CPU name can differ in instruction set and speed, and a wall-time budget with them), and
 wall-time budgets measured on a machine no busier than its cores (``LoadSampler`` samples the 1-minute load
-average while a cell fits; ``is_busy`` tells the runner to re-run it once). Records from before these fields
+average while a cell fits; ``is_busy`` tells the runner to re-run a timed cell once). Records from before these fields
 existed are read as they are: their load is ``load_before`` / ``load_after``, their dirty flag ``git_dirty``,
 and their instruction set unknown.
 """
@@ -143,9 +143,10 @@ def over_cores(record: Record) -> bool:
 
 
 def is_busy(record: Record) -> bool:
-    """True for a successful cell whose load exceeded the core count (by more than ``BUSY_MARGIN``) while it
-    fitted."""
-    return record.get("status") == "ok" and over_cores(record)
+    """True for a successful cell with a wall-time budget whose load exceeded the core count (by more than
+    ``BUSY_MARGIN``) while it fitted: it bought fewer steps. A cell with a step budget reached the same, only later
+    (the report still warns of its load, since its time columns are affected)."""
+    return record.get("status") == "ok" and timed(record) and over_cores(record)
 
 
 def first_attempt(record: Record) -> Record:
