@@ -395,9 +395,9 @@ class DINRSirenConfig(DINRConfig):
     dropout: float = option(0.0, "dropout in the vector-field blocks while training")
     ode_steps: int = option(2, "fixed solver steps over [0, t1] (euler, rk4; official 12). Measured (dinr and "
                                "dinr-steps suites, camera and astronaut, 150k parameters, 3 seeds): 2 Euler steps "
-                               "reach 34.6 dB on camera in 60 s against 33.6 at 4 (twice the steps), and at 300 "
-                               "equal steps 33.7 / 33.1 against 33.9 / 32.9 (camera / astronaut): the same quality "
-                               "per step at half the cost")
+                               "reach 27.7 dB on camera in 60 s against 25.0 at 4 (about twice the steps, on one "
+                               "core of a slow 2-core machine), and at 300 equal steps 33.8 / 33.2 against 33.8 / 32.9 "
+                               "(camera / astronaut): the same quality per step at about half the cost")
 
 
 @register("dinr-siren")
