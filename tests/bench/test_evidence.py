@@ -280,6 +280,29 @@ def test_code_groups_compare_the_code_paths_in_a_real_repository(tmp_path):
     assert code_groups([first, code], repo=tmp_path / "src" / "nstr") == [[first], [code]]
 
 
+def test_a_checkout_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path):
+    # The runner rewrites a stale cell's tracked record while a suite runs: a worker that reads the checkout's
+    # state after that must not mark its cells dirty (it did: 15 compactness cells of one worker).
+    from nstr.bench.provenance import RESULTS, git_state
+
+    def run(*args: str) -> None:
+        out = git(*args, repo=tmp_path)
+        assert out is not None and out[0] == 0, args
+
+    for path in ("src/nstr/a.py", f"{RESULTS}/suite/cell.json", "README.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("1")
+    run("init", "-q")
+    run("add", "-A")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    assert git_state(tmp_path)[1] is False
+    (tmp_path / RESULTS / "suite" / "cell.json").write_text("2")
+    (tmp_path / RESULTS / "suite" / "new.json").write_text("3")  # untracked: never counted
+    assert git_state(tmp_path)[1] is False and git_state(tmp_path / "src" / "nstr")[1] is False
+    (tmp_path / "README.md").write_text("2")
+    assert git_state(tmp_path)[1] is True and git_state(tmp_path / "src" / "nstr")[1] is True
+
+
 def test_no_cell_runs_a_report_only_module():
     """What a cell computes never imports the modules REPORT_ONLY excludes from a commit's code."""
     import subprocess

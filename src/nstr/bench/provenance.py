@@ -82,12 +82,19 @@ def git(*args: str, repo: Path = CHECKOUT) -> tuple[int, str] | None:
     return out.returncode, out.stdout
 
 
-def git_state() -> tuple[str, bool | None]:
-    """(``git rev-parse HEAD`` of the checkout holding this package or "unknown", tracked files modified?)."""
-    head = git("rev-parse", "HEAD")
+#: Where suites store their records: the runner rewrites tracked files here itself (a stale cell's record), which
+#: says nothing about the code a cell ran, so it never makes a checkout dirty.
+RESULTS = "benchmarks/results"
+
+
+def git_state(repo: Path = CHECKOUT) -> tuple[str, bool | None]:
+    """(``git rev-parse HEAD`` of the checkout holding this package or "unknown", tracked files outside
+    ``RESULTS`` modified?)."""
+    head = git("rev-parse", "HEAD", repo=repo)
     if head is None or head[0] != 0 or not head[1].strip():
         return "unknown", None
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", f":(top,exclude){RESULTS}",
+                 repo=repo)
     return head[1].strip(), (bool(status[1].strip()) if status is not None and status[0] == 0 else None)
 
 
