@@ -323,8 +323,7 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
     for claim in CLAIMS:
         records = sources.get(claim.suite, [])
         value, text = measure(claim, records) if records else (None, NOT_MEASURED)
-        timed_records = [r for r in records if timed(r)]
-        if value is None and text == NOT_MEASURED and len(hosts := machine_counts(timed_records)) > 1:
+        if value is None and text == NOT_MEASURED and len(hosts := machine_counts(filter(timed, records))) > 1:
             text = (f"no comparable pair: the suite's cells ran on {len(hosts)} machines (BENCHMARKS.md marks "
                     "it); re-run it whole on one")
         row = {"paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),

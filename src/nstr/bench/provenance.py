@@ -82,8 +82,8 @@ def git(*args: str, repo: Path = CHECKOUT) -> tuple[int, str] | None:
     return out.returncode, out.stdout
 
 
-#: Where suites store their records: the runner rewrites tracked files here itself (a stale cell's record), which
-#: says nothing about the code a cell ran, so it never makes a checkout dirty.
+#: Where suites store their records (``nstr bench``'s default): the runner rewrites tracked files here itself (a
+#: stale cell's record), which says nothing about the code a cell ran, so it never makes a checkout dirty.
 RESULTS = "benchmarks/results"
 
 
@@ -181,10 +181,11 @@ def timed(record: Record) -> bool:
     """Whether the cell's fit was bounded by wall time (a record without its fit settings counts as timed): at a
     step budget the machine changes how long a cell took, not what it reached, so only timed cells must share one
     machine to be compared."""
-    return (record.get("fit") or {"max_seconds": True}).get("max_seconds") is not None
+    fit = record.get("fit")
+    return not fit or fit.get("max_seconds") is not None
 
 
-def machine_counts(records: list[Record]) -> Counter:
+def machine_counts(records: Iterable[Record]) -> Counter:
     """Successful cells per machine description, most common first (a failed cell's numbers are not in a
     table, and its record may not describe the machine)."""
     return Counter(machine_of(r) for r in records if r.get("status", "ok") == "ok")

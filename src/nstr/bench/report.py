@@ -25,7 +25,7 @@ from typing import Any
 
 from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
-from nstr.bench.provenance import dirty_column, git_state, provenance_notes
+from nstr.bench.provenance import RESULTS, dirty_column, git_state, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.suites import SUITES, parse_suite_name, split_device
 from nstr.bench.summary import busy, failures, groups, load_suites, machine_lines, signal_row, summary_row
@@ -178,7 +178,7 @@ def write_report(results_dir: Path, out: Path, plots_dir: Path | None = None) ->
     return out
 
 
-def main(results_dir: str = "benchmarks/results", out: str = "BENCHMARKS.md") -> None:
+def main(results_dir: str = RESULTS, out: str = "BENCHMARKS.md") -> None:
     print(f"wrote {write_report(Path(results_dir), Path(out))}")
 
 

@@ -14,7 +14,7 @@ from nstr.bench.estimate import estimate_seconds
 from nstr.bench.executors import make_executor
 from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
-from nstr.bench.provenance import git_state, require_clean
+from nstr.bench.provenance import RESULTS, git_state, require_clean
 from nstr.bench.report import table, write_report
 from nstr.bench.runner import is_done, run_suite
 from nstr.bench.suites import KODAK, SUITES, Overrides, expand, get_suite, kodak_signals, on_kodak
@@ -25,7 +25,7 @@ from nstr.core.precision import PRECISIONS
 from nstr.models import MODELS
 from nstr.train.progress import format_interval
 
-DEFAULT_RESULTS = Path("benchmarks/results")
+DEFAULT_RESULTS = Path(RESULTS)
 
 
 def _names(text: str | None, flag: str) -> tuple[str, ...] | None:
