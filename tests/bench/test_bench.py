@@ -569,6 +569,28 @@ def test_ledger_measures_the_nerf_claims():
     assert "no NSTR variant reaches 27.50 dB" in ledger["NeRF: fewer parameters at equal quality"]["ours"]
 
 
+def test_ledger_reads_lego_at_the_scenes_own_size():
+    """The lego claims compare the 200 x 200 fields only: a 100 x 100 hash grid (higher PSNR, fewer parameters)
+    would move the target and the ratio if it were read."""
+    from nstr.bench.ledger import ledger_rows
+
+    def rec(label, psnr, params, history):
+        return {"model": "nerf-x", "label": label, "signal": "lego", "size": None, "seed": 0, "status": "ok",
+                "psnr": psnr, "params": params, "history": [{"seconds": s, "psnr": p} for s, p in history]}
+
+    lego = [rec("nstr,200px", 27.8, 1_000_000, [(0, 10), (100, 27)]),
+            rec("hashgrid,200px", 28.0, 3_000_000, [(0, 10), (300, 28)]),
+            rec("hashgrid-small,100px", 29.0, 500_000, [(0, 10), (20, 29)]),
+            rec("nstr,100px", 20.0, 1_000_000, [(0, 10), (20, 20)])]
+    ledger = {r["claim"]: r for r in ledger_rows({"lego": lego}, [])}
+    params = ledger["NeRF on lego: fewer parameters at equal quality"]
+    assert params["verdict"] == "holds" and params["ours"].startswith("3.00 x at 27.50 dB: nstr needs 1.00M")
+    speed = ledger["NeRF on lego: faster training"]
+    assert speed["ours"] == "3.00 x vs hashgrid (time to 27.00 dB on val rays, 1 paired fits)"
+    assert ledger["NeRF: faster training"]["verdict"] == "not measured yet"  # the nerf suite's row stays its own
+    assert params["command"] == "`nstr bench lego`"
+
+
 def test_nerf_suite_expands_its_variants():
     from nstr.bench.suites import expand
 

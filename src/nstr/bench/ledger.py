@@ -74,6 +74,21 @@ def ablation_records(records: list[Record]) -> list[Record]:
     return [{**r, "model": r.get("label", r["model"])} for r in records]
 
 
+#: The lego suite's variant labels end with the resolution ("nstr,200px"); the ledger reads the scene's own size.
+LEGO_LEDGER_SIDE = "200px"
+
+
+def lego_records(records: list[Record]) -> list[Record]:
+    """The lego suite's records at ``LEGO_LEDGER_SIDE``, keyed by variant without the resolution ("nstr"), so the
+    NeRF claims read them as they read the nerf suite's."""
+    out = []
+    for r in records:
+        label, _, side = str(r.get("label", "")).partition(",")
+        if side == LEGO_LEDGER_SIDE:
+            out.append({**r, "model": label})
+    return out
+
+
 def fresh_records(records: list[Record]) -> list[Record]:
     """A budget suite's records with the FreSh-selected cells (labels ending "+fresh") as their own model,
     "<model>+fresh", beside the model at its default embedding."""
@@ -318,6 +333,7 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
                # DINR's claims read both protocols' suites (equal steps: labels ending EQUAL_STEPS)
                "dinr": ablation_records(suites.get("dinr", []) + suites.get("dinr-steps", [])),
                "nerf": ablation_records(suites.get("nerf", [])),
+               "lego": lego_records(suites.get("lego", [])),
                "fresh": script_records(standalone or [], "fresh_bench")}
     rows = []
     for claim in CLAIMS:
