@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from nstr.bench.ledger import curve_param_ratio, lego_records, nerf_param_ratio, nerf_speedup, time_to_reach
+from nstr.bench.provenance import machine_of
+from nstr.bench.public import mean_reach
 from nstr.bench.summary import load_suites, ok
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,8 +187,7 @@ def nerf_quotes() -> list[str]:
         quotes.append(f"| {name} | {mean('params') / 1e6:.2f}M | {psnr[label]:.2f} ± "
                       f"{statistics.stdev(r['psnr'] for r in rs):.2f} | {mean('ssim'):.3f} | {mean('depth_mae'):.3f} | "
                       f"{round(mean('steps')):,} | {mean('rays_per_second') / 1e3:.1f}k | {_reach(rs, 25.0)} |")
-    [machine] = {_machine(r) for r in records}
-    quotes.append(f"two seeds, mean ± std; {machine}, one commit)")
+    quotes.append(f"one thread each, {_runs_on(records)})")
     reach = {label: statistics.fmean(time_to_reach(r, 25.0) for r in labels[label]) for label in ("hashgrid", "nstr")}
     quotes.append(f"the hash grid passed 25 dB sooner ({reach['hashgrid']:.0f} s against {reach['nstr']:.0f} s on "
                   "average)")
@@ -205,26 +206,26 @@ def nerf_quotes() -> list[str]:
     return quotes
 
 
-def _machine(record: dict) -> str:
-    """How a README paragraph names the machine a cell ran on: "2-core AMD EPYC, AVX2"."""
-    env = record["environment"]
-    return f"{env['cpus']}-core {env['processor']}, {env['cpu_capability']}"
-
-
 def _reach(records: list[dict], target: float) -> str:
-    """Mean training seconds to ``target`` dB on the val rays over the seeds that got there, as the report says it."""
-    times = [t for t in (time_to_reach(r, target) for r in records) if math.isfinite(t)]
-    if not times:
+    """The README's cell for the mean seconds to ``target`` dB over the seeds that got there ("never" if none)."""
+    seconds, reached = mean_reach(records, target)
+    if seconds is None:
         return "never"
-    share = "" if len(times) == len(records) else f" ({len(times)}/{len(records)})"
-    return f"{statistics.fmean(times):.0f} s{share}"
+    return f"{seconds:.0f} s" + ("" if reached == len(records) else f" ({reached}/{len(records)})")
+
+
+def _runs_on(records: list[dict]) -> str:
+    """The clause both radiance-field paragraphs end their setup with: seeds, and the one machine (as BENCHMARKS.md
+    names it)."""
+    [machine] = {machine_of(r) for r in records}
+    return f"two seeds, mean ± std; {machine}, one commit"
 
 
 def lego_quotes() -> list[str]:
     """The lego table (each field at 100 and 200 px: mean ± std over seeds, steps, times to 25 and 28 dB on the
     val rays), the hash grid's lead over NSTR at each size, and the NeRF claims as the ledger reads them (200 px)."""
     labels = _by(_suite("lego"), "label")
-    quotes, means = [], {}
+    quotes, means = [f"300 s per fit, one thread each, {_runs_on(_suite('lego'))};"], {}
     for side, name in (("100px", "100 x 100"), ("200px", "200 x 200")):
         for label, field in NERF_NAMES.items():
             rs = labels[f"{label},{side}"]

@@ -185,11 +185,17 @@ def reach_row(label: str, members: list[Record]) -> dict[str, Any]:
         row[column] = with_spread(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None,
                                   digits) if values else "n/a"
     for target in (25.0, 28.0):
-        times = [time_to_reach(r, target) for r in members]
-        reached = [t for t in times if math.isfinite(t)]
-        row[f"to {target:g} dB (s)"] = (f"{statistics.fmean(reached):.0f} ({len(reached)}/{len(times)})"
-                                        if reached else f"never (0/{len(times)})")
+        seconds, reached = mean_reach(members, target)
+        row[f"to {target:g} dB (s)"] = (f"{seconds:.0f} ({reached}/{len(members)})" if seconds is not None
+                                        else f"never (0/{len(members)})")
     return row
+
+
+def mean_reach(records: list[Record], target: float) -> tuple[float | None, int]:
+    """Mean training seconds to ``target`` dB on the val rays over the records that got there (None if none did),
+    and how many did."""
+    reached = [t for t in (time_to_reach(r, target) for r in records) if math.isfinite(t)]
+    return (statistics.fmean(reached) if reached else None), len(reached)
 
 
 def lego_parts(name: str, records: list[Record], plots_dir: Path | None, link: Callable[[Path], str],
