@@ -16,7 +16,7 @@ from nstr.cli.options import chosen_model_options, device_option, model_option_p
 from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.io import write_json
-from nstr.fresh import DEFAULT_N, check_param, plot_selection, select
+from nstr.fresh import DEFAULT_N, PRECISIONS, check_param, plot_selection, select
 from nstr.signals import load_signal
 from nstr.signals.image.signal import parse_size
 from nstr.train.runs import default_run_dir
@@ -71,7 +71,7 @@ def parse_spec(spec: str) -> tuple[str, list[float]]:
 
 
 def select_for_fit(signal: Any, model_name: str, spec: str, options: dict[str, Any], *, inits: int = 10,
-                   n: int | None = None, seed: int = 0, precision: str = "bfloat16",
+                   n: int | None = None, seed: int = 0, precision: str = "auto",
                    quiet: bool = True, device: Any = None) -> tuple[str, float, dict[str, Any]]:
     """Run FreSh for ``nstr fit --fresh PARAM=VALUES``: returns (option name, chosen value, record).
 
@@ -110,8 +110,10 @@ def _format_table(selection: Any) -> str:
 @click.option("--inits", type=int, default=10, show_default=True, help="untrained models per value")
 @click.option("--n", "n_crop", type=int, default=64, show_default=True, help="spectrum entries compared")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--precision", type=click.Choice(["bfloat16", "float32"]), default="bfloat16", show_default=True,
-              help="hidden-layer products of the untrained forwards (float32 = the official recipe, ~2x slower)")
+@click.option("--precision", type=click.Choice(list(PRECISIONS)), default="auto", show_default=True,
+              help="hidden-layer products of the untrained forwards: auto = bfloat16 where the device multiplies it "
+                   "natively (about 2x faster there; emulated it is many times slower), else float32 (the official "
+                   "recipe)")
 @click.option("--resize", default=None, help="resample the image to WxH first")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="output folder [runs/<new>]")
 @click.option("--overwrite", is_flag=True, help="replace an existing fresh.json")

@@ -36,8 +36,9 @@ scipy_stats = lazy_import("scipy.stats")  # loaded on first use (0.2 s)
 MAX_SIDE = 1024
 #: Spectrum entries compared by default (after dropping DC), as the official configurations.
 DEFAULT_N = 64
-#: Precisions of the batched untrained forward passes (see :func:`select`).
-PRECISIONS = ("bfloat16", "float32")
+#: Precisions of the batched untrained forward passes (see :func:`select`); "auto" is bfloat16 where the device
+#: multiplies it natively, else float32.
+PRECISIONS = ("auto", "bfloat16", "float32")
 
 # ----------------------------------------------------------------------------------------------- spectra
 
