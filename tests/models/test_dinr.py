@@ -16,9 +16,11 @@ from torch import nn
 from nstr.bench.sizing import TOLERANCE, size_model
 from nstr.core.errors import NstrError
 from nstr.core.precision import native_bf16
-from nstr.models import DINR, DINRFFN, DINRSiren, build_model
+from nstr.models import DINR, DINRFFN, DINRSiren, build_model, model_class
 from nstr.models.dinr import SineResidualBlock
 from nstr.nn.ode import kinetic_energy, odeint_adaptive, odeint_fixed
+from nstr.signals import Image
+from nstr.train.fit import FitSettings, fit_defaults
 
 A = np.array([[-0.5, 2.0, 0.0], [-2.0, -0.5, 0.3], [0.1, 0.0, -1.0]])
 Y0 = np.array([1.0, 0.5, -0.25])
@@ -433,3 +435,13 @@ def test_dopri5_reports_its_function_evaluations_per_step(camera64, one_thread):
     # The evaluations also include the fit's evaluation passes (predict), which are not counted as training.
     assert 4 * metrics["nfe_per_step"] < calls[0]
     assert build_model("dinr-siren", 2, 1, hidden=8).step_metrics() == {}
+
+
+def test_dinr_siren_trains_on_small_minibatches_and_the_official_preset_on_the_official_batch():
+    # A dinr-siren step costs several SIREN steps, so a time budget buys few: 8,192 pixels a step (the
+    # dinr-steps suite's) reached 28.80 dB on held-out kodim20 384 x 256 in 60 s where 65,536 reached 19.96
+    # (DINRSiren's docstring). The official preset subclasses it but keeps the official 65,536 and its recipe.
+    ours = FitSettings(**fit_defaults(Image, DINRSiren))
+    official = FitSettings(**fit_defaults(Image, model_class("dinr-official")))
+    assert ours.batch_size == 8192 and (ours.optimizer, ours.schedule) == (FitSettings.optimizer, FitSettings.schedule)
+    assert (official.batch_size, official.optimizer, official.schedule) == (65536, "adamw", "plateau")
