@@ -54,7 +54,7 @@ def test_table1_expands_registered_models_at_paper_budgets():
     models = [m for m in SUITES["table1"].models if m in MODELS]
     assert {c.model for c in cells} == set(models)
     fresh = [c for c in cells if c.fresh is not None]  # SIREN and the Fourier MLP again, FreSh choosing the scale
-    assert sorted({(c.model, c.label, c.fresh[0]) for c in fresh}) == [("ffn", "1.2M+fresh", "sigma"),
+    assert sorted({(c.model, c.label, c.fresh.param) for c in fresh}) == [("ffn", "1.2M+fresh", "sigma"),
                                                                        ("siren", "1.2M+fresh", "omega0")]
     assert len(cells) == (len(models) + 2) * 2 * 2
     assert len({c.cell_id for c in cells}) == len(cells)
@@ -355,26 +355,6 @@ def test_ledger_judges_nstr_against_the_stronger_of_sirens_default_and_freshs_em
     assert without["NSTR 0.3M over SIREN 1.2M"]["ours"] == "+4.00 dB (2 paired fits)"
 
 
-def test_a_fresh_cell_fits_with_the_embedding_scale_fresh_chooses(tmp_path):
-    """A cell with a FreSh grid runs the selection on its own signal first and fits with the chosen value; the
-    record names it, and it equals a direct nstr.fresh.select on the same signal and options (untrained models
-    seeded 0..9); a second seed reuses it."""
-    from nstr.bench.runner import load_cell_signal
-    from nstr.bench.suites import Cell
-    from nstr.fresh.select import select
-
-    cell = Cell("t", "siren", "camera", 0, 32, {"hidden": 16, "layers": 1}, {"steps": 2, "batch_size": 0},
-                fresh=("omega0", (5.0, 30.0, 120.0)), variant="x+fresh")
-    record = run_cell(cell)
-    assert record["status"] == "ok", record.get("error")
-    direct = select(load_cell_signal(cell), "siren", "omega0", [5.0, 30.0, 120.0], options=cell.options, seed=0)
-    assert record["fresh"]["param"] == "omega0" and record["fresh"]["value"] == direct.best.value
-    assert record["spec"]["fresh"] == ["omega0", [5.0, 30.0, 120.0]] and "cached" not in record["fresh"]
-    again = run_cell(replace(cell, seed=1))  # another seed of the same fit: the same choice, not selected again
-    assert again["fresh"] == {**record["fresh"], "cached": True}
-    assert "fresh" not in replace(cell, fresh=None).spec()  # older results without a selection stay valid
-
-
 def test_ablation_suite_expands_variants():
     from nstr.bench.suites import expand
 
@@ -444,7 +424,7 @@ def test_perf_command_rejects_bad_input(tmp_path):
 
 @pytest.mark.slow
 def test_dinr_suite_matches_parameters_and_adds_noise():
-    from nstr.bench.runner import load_cell_signal
+    from nstr.bench.inputs import load_cell_signal
     from nstr.bench.suites import DINR_PARAMS, expand
 
     cells = expand("dinr")

@@ -293,6 +293,27 @@ def test_fast_forwards_match_the_module(model, options):
     assert (rough - expected).abs().max() < 0.02 * expected.abs().max()
 
 
+def test_signals_of_one_shape_share_their_untrained_models_and_each_selection_equals_its_own(monkeypatch,
+                                                                                                camera64):
+    """select_many builds the untrained models once per (side, channels): two grey images of one side share
+    them, a colour image and a narrower grey image get their own; every selection equals select() alone."""
+    grey, other = Image(camera64), Image(np.ascontiguousarray(camera64[::-1, :]))
+    colour, narrow = Image(np.stack([camera64, camera64.T, camera64[::-1]], axis=-1)), Image(camera64[:, :40])
+    built = []
+    real_build = sys.modules["nstr.fresh.select"].build_model
+    monkeypatch.setattr(sys.modules["nstr.fresh.select"], "build_model",
+                        lambda model, i, o, **kw: built.append((o, kw["omega0"])) or real_build(model, i, o, **kw))
+    args = ("siren", "omega0", [20, 80])
+    many = fresh.select_many([grey, colour, other, narrow], *args, inits=2, n=16, options=SMALL_SIREN)
+    assert len(built) == 3 * 2 * 2  # three shapes x two values x two initialisations, not four signals' worth
+    assert sorted(set(built)) == [(1, 20), (1, 80), (3, 20), (3, 80)]
+    for signal, selection in zip((grey, colour, other, narrow), many, strict=True):
+        alone = select(signal, *args, inits=2, n=16, options=SMALL_SIREN)
+        assert selection.side == alone.side
+        assert [c.distances for c in selection.candidates] == [c.distances for c in alone.candidates]
+    assert many[0].candidates[0].distances != many[2].candidates[0].distances  # shared models, own targets
+
+
 def test_selection_on_a_non_square_image_uses_the_square_grid(camera64):
     signal = Image(camera64[:, :40])
     result = select(signal, "siren", "omega0", [30], inits=1, n=8, options=SMALL_SIREN)

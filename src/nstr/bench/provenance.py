@@ -14,14 +14,21 @@ and their instruction set unknown.
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from nstr.core.errors import NstrError
+from nstr.core.machine import cpu_model, environment
 
 Record = dict[str, Any]
 #: The paths whose content decides a cell's numbers: two commits that agree on them ran the same code...
@@ -96,6 +103,27 @@ def git_state(repo: Path = CHECKOUT) -> tuple[str, bool | None]:
     status = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", f":(top,exclude){RESULTS}",
                  repo=repo)
     return head[1].strip(), (bool(status[1].strip()) if status is not None and status[0] == 0 else None)
+
+
+def stamp() -> dict[str, Any]:
+    """What every stored record carries about where and when it was made: the finish time, the load then, the
+    environment (versions, CPU, instruction set, torch threads), the host, the nstr version and the git state."""
+    env = environment()
+    env["torch_threads"] = torch.get_num_threads()
+    return {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "load_after": load_average(),
+            "environment": env, **_static()}
+
+
+@lru_cache(maxsize=1)
+def _static() -> dict[str, Any]:
+    """What does not change within a process: machine name, CPU model, versions, git commit."""
+    try:
+        nstr_version = version("nstr")
+    except PackageNotFoundError:
+        nstr_version = "unknown"
+    commit, dirty = git_state()
+    return {"host": platform.node(), "cpu_model": cpu_model(), "nstr_version": nstr_version,
+            "git_commit": commit, "git_dirty": dirty}
 
 
 def code_groups(found: Iterable[str], repo: Path = CHECKOUT) -> list[list[str]]:

@@ -28,7 +28,16 @@ from nstr.bench.plots import suite_plots
 from nstr.bench.provenance import RESULTS, dirty_column, git_state, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.suites import SUITES, parse_suite_name, split_device
-from nstr.bench.summary import busy, failures, groups, load_suites, machine_lines, signal_row, summary_row
+from nstr.bench.summary import (
+    busy,
+    failures,
+    fresh_rows,
+    groups,
+    load_suites,
+    machine_lines,
+    signal_row,
+    summary_row,
+)
 from nstr.core.io import write_atomic, write_json
 from nstr.core.machine import environment
 
@@ -136,6 +145,10 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
     if len(signals) > 1 and base not in OWN_TABLES:
         parts += ["PSNR (dB) per signal, mean ± seed std:", ""]
         parts += [table([signal_row(k, v, signals) for k, v in grouped.items()]), ""]
+    chosen = fresh_rows(records)
+    if chosen:
+        parts += ["FreSh's choices (the `+fresh` rows fit with these; selection on the untrained models, not timed):",
+                  "", table(chosen), ""]
     failed = failures(records)
     if failed:
         parts += [f"Failed cells ({len(failed)}):", ""] + [f"- {f}" for f in failed] + [""]

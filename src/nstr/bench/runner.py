@@ -9,41 +9,39 @@ re-runs the cells it changes), runs the rest on an executor and writes each reco
 soon as it arrives, with the suite's progress and an ETA (``suite_eta``: from the budgets before the first
 cell finishes, from the rate of finished cells after).
 A cell that fitted while the load exceeded the core count (by more than 0.5) is re-run once (``nstr.bench.provenance``).
+FreSh cells get their embedding scale from the suite's stored choices, made before the fits (``fresh_choices``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import platform
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
+from nstr.bench.fresh_choices import ensure_choices, selections, summary, with_choices
+from nstr.bench.inputs import load_cell_signal, model_config
 from nstr.bench.provenance import (
     LoadSampler,
     first_attempt,
-    git_state,
     is_busy,
     load_average,
     machine_counts,
     machine_of,
+    stamp,
     timed,
 )
 from nstr.bench.suites import Cell
 from nstr.core.errors import NstrError
 from nstr.core.io import write_json
-from nstr.core.machine import cpu_model, environment
-from nstr.fresh.select import select
-from nstr.models import build_model, model_class
-from nstr.signals import load_signal
+from nstr.core.machine import environment
+from nstr.models import build_model
 from nstr.train.fit import FitSettings, fit
 from nstr.train.progress import format_interval
 
@@ -64,7 +62,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     """Fit one cell and describe it; exceptions are caught and recorded as a failed cell."""
     start = time.perf_counter()
     record = _header(cell)
-    record["load_before"] = _load()
+    record["load_before"] = load_average()
     with LoadSampler() as load:
         try:
             record["model_config"] = model_config(cell)
@@ -74,13 +72,13 @@ def run_cell(cell: Cell) -> dict[str, Any]:
             record.update(status=FAILED, error=_one_line(exc), traceback=traceback.format_exc(limit=-4))
     record["wall_seconds"] = time.perf_counter() - start
     record["load_samples"] = load.samples
-    record.update(_provenance())
+    record.update(stamp())
     return record
 
 
 def failed_record(cell: Cell, error: str) -> dict[str, Any]:
     """The record of a cell whose worker died before it could report (killed, out of memory...)."""
-    return {**_header(cell), "status": FAILED, "error": error, **_provenance()}
+    return {**_header(cell), "status": FAILED, "error": error, **stamp()}
 
 
 def _header(cell: Cell) -> dict[str, Any]:
@@ -97,8 +95,8 @@ def _fit(cell: Cell) -> dict[str, Any]:
 
     signal = load_cell_signal(cell)
     options, chosen = dict(cell.options), {}
-    if cell.fresh is not None:  # FreSh picks the embedding scale on this signal first (not in the fit's time)
-        chosen = {"fresh": _fresh_choice(cell, signal)}
+    if cell.fresh is not None:  # FreSh's pick on this signal: stored by run_suite, or made here (not timed)
+        chosen = {"fresh": cell.fresh_choice or summary(selections([cell])[0])}
         options[chosen["fresh"]["param"]] = chosen["fresh"]["value"]
     torch.manual_seed(cell.seed)
     model = build_model(cell.model, signal.in_dim, signal.out_dim, **options)
@@ -109,63 +107,9 @@ def _fit(cell: Cell) -> dict[str, Any]:
     return {**metrics, **chosen, "height": height, "width": width, "samples": len(signal), "history": history}
 
 
-_fresh_choices: dict[str, dict[str, Any]] = {}
-
-
-def _fresh_choice(cell: Cell, signal: Any) -> dict[str, Any]:
-    """FreSh's choice for the cell: {param, value, seconds}. It is a property of the signal and the architecture
-    (untrained models seeded 0..9, as the official code), so every seed of a fit gets the same choice; a process
-    computes it once (``cached`` on reuse)."""
-    param, values = cell.fresh
-    key = json.dumps([cell.signal, cell.size, cell.signal_options, cell.model, cell.options, param, values,
-                      cell.device], sort_keys=True, default=str)
-    if key in _fresh_choices:
-        return {**_fresh_choices[key], "cached": True}
-    selection = select(signal, cell.model, param, values, options=dict(cell.options), seed=0, device=cell.device)
-    _fresh_choices[key] = {"param": selection.param, "value": selection.best.value, "seconds": selection.seconds}
-    return dict(_fresh_choices[key])
-
-
-def load_cell_signal(cell: Cell):
-    """The cell's signal, images scaled so the longer side is ``cell.size`` (never upsampled)."""
-    options = dict(cell.signal_options)
-    signal = load_signal(cell.signal, **options)
-    shape = signal.shape
-    if cell.size is None or signal.kind != "image" or max(shape) <= cell.size:
-        return signal
-    scale = cell.size / max(shape)
-    resize = tuple(max(2, round(side * scale)) for side in shape)
-    return load_signal(cell.signal, resize=resize, **options)
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _provenance() -> dict[str, Any]:
-
-    env = environment()
-    env["torch_threads"] = torch.get_num_threads()
-    return {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "load_after": _load(),
-            "environment": env, **_static()}
-
-
-def _load() -> float | None:
-    """1-minute load average: wall-time budgets mean less on a busy machine, so every record keeps it."""
-    return load_average()
-
-
-@lru_cache(maxsize=1)
-def _static() -> dict[str, Any]:
-    """What does not change within a process: machine name, CPU model, versions, git commit."""
-    try:
-        nstr_version = version("nstr")
-    except PackageNotFoundError:
-        nstr_version = "unknown"
-    commit, dirty = git_state()
-    return {"host": platform.node(), "cpu_model": cpu_model(), "nstr_version": nstr_version,
-            "git_commit": commit, "git_dirty": dirty}
 
 
 def record_path(out_dir: Path, cell: Cell) -> Path:
@@ -187,11 +131,6 @@ def read_record(path: Path) -> dict[str, Any] | None:
     except (OSError, json.JSONDecodeError):
         return None
     return record if isinstance(record, dict) else None
-
-
-def model_config(cell: Cell) -> dict[str, Any]:
-    """Every option of the cell's model, defaults included (JSON-normalised): what its options resolve to today."""
-    return json.loads(json.dumps(model_class(cell.model).Config(**cell.options).to_dict(), default=str))
 
 
 def is_done(out_dir: Path, cell: Cell) -> bool:
@@ -221,6 +160,8 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
     pending = {c.cell_id for c in todo}
     _warn_other_machines([c for c in cells if c.cell_id not in pending], out_dir, echo)
     workers = getattr(executor, "workers", None) or 1
+    ensure_choices(todo, out_dir, workers, echo)  # FreSh's picks first, on every core, none beside a timed fit
+    todo = with_choices(todo, out_dir)
     budget = todo[0].fit.get("max_seconds") if todo else None
     eta = suite_eta(0, len(todo), 0.0, workers, budget)
     echo(f"{len(cells)} cells, {len(cells) - len(todo)} already done, {len(todo)} to run "

@@ -33,6 +33,8 @@ PAPER_MODELS = ("ffn", "siren", "hashgrid", "nstr")
 #: Coordinates per step in the equal-time suites: at full batch (65,536 for 256x256) a 1.2 M-parameter MLP
 #: gets about 15 steps in 45 s on 2 cores; a quarter of the image per step gives every model more steps.
 MINIBATCH = 16_384
+#: Untrained models FreSh averages per candidate value, as the official code.
+FRESH_INITS = 10
 #: The 24 Kodak photographs (../shared/data/README.md), relative to the project root like the audio data.
 KODAK_DIR = "../shared/data/kodak"
 KODAK = tuple(f"{KODAK_DIR}/kodim{i:02d}.png" for i in range(1, 25))
@@ -96,15 +98,27 @@ class Suite:
     #: official grid (``FRESH_GRIDS``), labelled "<budget>+fresh": no baseline is left at a default that does
     #: not suit the signal
     fresh: bool = False
+    #: untrained models FreSh averages per candidate value in this suite
+    fresh_inits: int = FRESH_INITS
     #: start each model from the signal kind's settings (``Signal.model_defaults``, e.g. NSTR's image settings), as
     #: ``nstr fit`` does; False: from the model's own defaults, the reference of a suite that measures switches
     kind_defaults: bool = True
 
 
+@dataclass(frozen=True)
+class FreshGrid:
+    """What FreSh selects for a cell: ``param`` among ``values``, each scored by the mean spectral distance of
+    ``inits`` untrained models (the official code averages 10)."""
+
+    param: str
+    values: tuple[float, ...]
+    inits: int = FRESH_INITS
+
+
 #: FreSh's candidate grids per model (the official code's): SIREN's omega0 and the Fourier MLP's sigma.
-FRESH_GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
-    "siren": ("omega0", tuple(float(v) for v in range(10, 201, 10))),
-    "ffn": ("sigma", tuple(float(v) for v in range(1, 21))),
+FRESH_GRIDS: dict[str, FreshGrid] = {
+    "siren": FreshGrid("omega0", tuple(float(v) for v in range(10, 201, 10))),
+    "ffn": FreshGrid("sigma", tuple(float(v) for v in range(1, 21))),
 }
 #: Label suffix of a cell whose embedding scale FreSh chose.
 FRESH = "+fresh"
@@ -126,8 +140,11 @@ class Cell:
     variant: str | None = None
     signal_options: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"  #: where the cell fits ("cpu", "cuda:0", "mps"): one device per results folder
-    #: (option, candidate values): FreSh picks the option's value on the signal before the fit (None: as given)
-    fresh: tuple[str, tuple[float, ...]] | None = None
+    #: FreSh picks this option's value on the signal before the fit (None: the options as given)
+    fresh: FreshGrid | None = None
+    #: FreSh's stored choice for the cell ({param, value, inits, seconds, choice}), which ``run_suite`` reads from
+    #: the suite's ``fresh/`` folder before the fits; not part of the spec (the choice follows from it)
+    fresh_choice: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -150,6 +167,7 @@ class Cell:
             del spec["device"]
         if spec["fresh"] is None:  # likewise for cells without a FreSh selection
             del spec["fresh"]
+        del spec["fresh_choice"]
         return spec
 
 
@@ -638,15 +656,16 @@ def expand(suite: Suite | str, overrides: Overrides | None = None) -> list[Cell]
                 cells += [Cell(suite.name, model, signal, seed, size, options, cell_fit(signal, model, model_fit),
                                target, params, device=device) for seed in range(seeds)]
     if suite.fresh:
-        cells += [fresh_cell(c) for c in cells if c.model in FRESH_GRIDS]
+        cells += [fresh_cell(c, suite.fresh_inits) for c in cells if c.model in FRESH_GRIDS]
     if suite.same_table and "hashgrid" in MODELS:
         cells += [same_table_cell(c, dims[c.signal]) for c in cells if c.model == "nstr"]
     return with_protocols(suite, cells, o)
 
 
-def fresh_cell(cell: Cell) -> Cell:
-    """The cell again with its embedding scale left to FreSh (``FRESH_GRIDS``), labelled "<label>+fresh"."""
-    return replace(cell, fresh=FRESH_GRIDS[cell.model], variant=f"{cell.label}{FRESH}")
+def fresh_cell(cell: Cell, inits: int = FRESH_INITS) -> Cell:
+    """The cell again with its embedding scale left to FreSh (``FRESH_GRIDS``, scoring each value by ``inits``
+    untrained models), labelled "<label>+fresh"."""
+    return replace(cell, fresh=replace(FRESH_GRIDS[cell.model], inits=inits), variant=f"{cell.label}{FRESH}")
 
 
 def same_table_options(nstr_options: dict[str, Any]) -> dict[str, Any]:

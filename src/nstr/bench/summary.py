@@ -163,3 +163,21 @@ def busy(records: list[Record]) -> str | None:
 
 def failures(records: list[Record]) -> list[str]:
     return [f"`{r['cell_id']}`: {r.get('error', 'no error message')}" for r in records if r.get("status") != OK]
+
+
+def fresh_rows(records: list[Record]) -> list[dict[str, Any]]:
+    """One row per FreSh choice the suite's cells fitted with: model, budget, signal, the chosen value, how many
+    untrained models scored each candidate, and where the choice is stored (``fresh/``, made before the fits) or
+    that each cell made it in its own process (records from before choices were stored)."""
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for record in ok(records):
+        choice = record.get("fresh")
+        if not choice:
+            continue
+        key = (record["model"], str(record.get("target_params")), record["signal"])
+        rows.setdefault(key, {
+            "model": record["model"], "budget": str(record.get("label", "")).split("+")[0],
+            "signal": Path(record["signal"]).stem, "chosen": f"{choice['param']} {choice['value']:g}",
+            "untrained models per value": choice.get("inits", 10), "precision": choice.get("precision", "?"),
+            "stored": choice.get("choice", "no (made in the cell's process)")})
+    return list(rows.values())

@@ -12,6 +12,7 @@ import click
 
 from nstr.bench.estimate import estimate_seconds
 from nstr.bench.executors import make_executor
+from nstr.bench.fresh_choices import due_choices, ensure_choices
 from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
 from nstr.bench.provenance import RESULTS, git_state, require_clean
@@ -58,10 +59,13 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
               workers: int | None = None, threads: int | None = None, executor: str = "local",
               address: str | None = None, precision: str = "fp32", device: str = "cpu",
               out: Path = DEFAULT_RESULTS, quick: bool = False, list_only: bool = False, allow_dirty: bool = False,
-              rerun_busy: bool = True, images: str | None = None, budgets: str | None = None) -> list[dict]:
+              rerun_busy: bool = True, images: str | None = None, budgets: str | None = None,
+              fresh_only: bool = False) -> list[dict]:
     """Expand ``suite`` with the overrides, run what is not done yet, print progress and a summary table.
     ``device`` is resolved once here, so every cell of the run fits on the same device. A suite (not the quick
-    wiring checks) refuses to start from a checkout with uncommitted changes unless ``allow_dirty``."""
+    wiring checks) refuses to start from a checkout with uncommitted changes unless ``allow_dirty``.
+    ``fresh_only``: compute and store the suite's FreSh choices and fit nothing (they take long on a CPU and
+    need no idle machine, so they can run apart from the timed fits)."""
     if images is not None and signals is not None:
         raise NstrError("give either --images or --signals, not both")
     chosen = kodak_signals(_names(images, "--images")) if images is not None else _names(signals, "--signals")
@@ -73,6 +77,14 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     if not (quick or suite == "quick" or list_only):
         require_clean(git_state()[1], allow_dirty, f"'nstr bench {suite}'")
     todo = [c for c in cells if not is_done(Path(out), c)]
+    choices = due_choices(cells if fresh_only else todo, Path(out))
+    if choices:
+        click.echo(f"{len(choices)} FreSh choice(s) to compute and store first (not timed; "
+                   "'--fresh-only' makes them alone)", err=True)
+    if fresh_only:
+        if not list_only:
+            ensure_choices(cells, Path(out), workers, lambda line: click.echo(line, err=True))
+        return []
     seconds, unknown = estimate_seconds(todo, workers or 1)
     click.echo(f"{len(cells)} cells ({len(todo)} to run); estimated training time {format_interval(seconds)}"
                + (f" plus {unknown} cell(s) whose step time is unknown" if unknown else "")
@@ -118,6 +130,8 @@ def _suite_options(command):
         click.option("--list", "list_only", is_flag=True, help="print the cells and their model options; run nothing"),
         click.option("--allow-dirty", is_flag=True,
                      help="run from a checkout with uncommitted changes (every cell is marked dirty)"),
+        click.option("--fresh-only", is_flag=True,
+                     help="compute and store the suite's FreSh choices (in OUT/<suite>/fresh), fit nothing"),
         click.option("--no-rerun-busy", "rerun_busy", is_flag=True, flag_value=False, default=True,
                      help="do not re-run a cell whose load average exceeded the core count + 0.5 while it fitted"),
     ]

@@ -7,8 +7,9 @@ outputs with the target's, without training.
 
 from nstr.fresh.forwards import FAST_FORWARDS, evaluate, fast_forward
 from nstr.fresh.plots import plot_selection
-from nstr.fresh.select import Candidate, Selection, check_param, select
+from nstr.fresh.select import Candidate, Selection, check_param, select, select_many
 from nstr.fresh.spectra import DEFAULT_N, MAX_SIDE, PRECISIONS, spectral_distance, spectrum
 
 __all__ = ["DEFAULT_N", "MAX_SIDE", "PRECISIONS", "FAST_FORWARDS", "Candidate", "Selection", "check_param",
-           "evaluate", "fast_forward", "plot_selection", "select", "spectral_distance", "spectrum"]
+           "evaluate", "fast_forward", "plot_selection", "select", "select_many", "spectral_distance",
+           "spectrum"]

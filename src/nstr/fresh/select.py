@@ -195,6 +195,21 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
     initialised on the host from its seed and then moved, so a value's models are the same on every device;
     spectra and distances are computed on the host in float64. On a GPU the models run one after another.
     """
+    return select_many([signal], model, param, values, inits, n, seed, options, precision, workers, progress,
+                       device)[0]
+
+
+def select_many(signals: Sequence[Any], model: str, param: str, values: Sequence[float], inits: int = 10,
+                n: int = DEFAULT_N, seed: int = 0, options: dict[str, Any] | None = None, precision: str = "auto",
+                workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+                device: str | torch.device | None = None) -> list[Selection]:
+    """:func:`select` for each of ``signals``, evaluating the untrained models once per shape.
+
+    The untrained models' spectra depend on the architecture, the grid side and the channels, not on the
+    target: signals with the same square side and channel count share them, and only the distances are
+    computed per signal. Each selection equals :func:`select` on its signal alone; its ``seconds`` is the time
+    of the spectra it used (shared ones counted in full for each signal) plus its own target's.
+    """
     if precision not in PRECISIONS:
         raise NstrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     if inits < 1:
@@ -205,14 +220,51 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
     name, typed = check_param(model, param, values, options)
     device = resolve_device("cpu" if device is None else device)
     precision = concrete_precision(precision, device)
-    started = time.perf_counter()
-    target_image = resize_to_square(_target_image(signal).double())
-    side = target_image.shape[-1]
-    target = spectrum(target_image, n)
-    if float(target.sum()) <= 0:
-        raise NstrError("the target image is constant: its spectrum is empty, there is nothing to match")
+    targets = []
+    for signal in signals:
+        started = time.perf_counter()
+        target_image = resize_to_square(_target_image(signal).double())
+        target = spectrum(target_image, n)
+        if float(target.sum()) <= 0:
+            raise NstrError("the target image is constant: its spectrum is empty, there is nothing to match")
+        shape = (target_image.shape[-1], signal.in_dim, signal.out_dim)
+        targets.append((shape, target, time.perf_counter() - started))
+    shapes = list(dict.fromkeys(shape for shape, _, _ in targets))
+    total = len(shapes) * len(typed) * inits
+    shared: dict[tuple[int, int, int], tuple[list[list[torch.Tensor]], str, float]] = {}
+    for k, shape in enumerate(shapes):
+        done = k * len(typed) * inits
+        step = None if progress is None else (lambda i, _t, done=done: progress(done + i, total))
+        started = time.perf_counter()
+        spectra, used = untrained_spectra(model, name, typed, *shape, inits=inits, n=n, seed=seed,
+                                          options=options, precision=precision, device=device, workers=workers,
+                                          progress=step)
+        shared[shape] = (spectra, used, time.perf_counter() - started)
+    selections = []
+    for shape, target, target_seconds in targets:
+        spectra, used, seconds = shared[shape]
+        candidates = []
+        for value, value_spectra in zip(typed, spectra, strict=True):
+            distances = [spectral_distance(target, s) if bool(torch.isfinite(s).all()) and float(s.sum()) > 0
+                         else math.inf for s in value_spectra]
+            candidates.append(Candidate(value, distances, np.mean([s.numpy() for s in value_spectra], axis=0)))
+        selections.append(Selection(model=model, param=name, candidates=candidates, target=target.numpy(),
+                                    inits=inits, n=n, seed=seed, side=shape[0], precision=used, options=options,
+                                    seconds=seconds + target_seconds, device=str(device)))
+    return selections
+
+
+def untrained_spectra(model: str, param: str, values: Sequence[float | int], side: int, in_dim: int,
+                      out_dim: int, inits: int = 10, n: int = DEFAULT_N, seed: int = 0,
+                      options: dict[str, Any] | None = None, precision: str = "float32",
+                      device: torch.device | None = None, workers: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> tuple[list[list[torch.Tensor]], str]:
+    """The spectra (first ``n`` entries) of ``inits`` untrained models per value of ``param`` (already checked by
+    :func:`check_param`), evaluated on the pixel centres of a ``side`` x ``side`` grid; and the precision the
+    forwards actually ran in (float32 where a model has no fast forward). ``precision`` is concrete here."""
+    options = dict(options or {})
+    device = device or torch.device("cpu")
     x = pixel_centres(side, side, device=device)
-    in_dim, out_dim = signal.in_dim, signal.out_dim
     used = {precision}
 
     def score(net: nn.Module) -> torch.Tensor:
@@ -222,27 +274,19 @@ def select(signal: Any, model: str, param: str, values: Sequence[float], inits: 
         out = evaluate(forward, x).cpu()
         return spectrum(out.t().reshape(out_dim, side, side), n, resize=False)
 
-    candidates: list[Candidate] = []
-    total, done = len(typed) * inits, 0
+    spectra: list[list[torch.Tensor]] = []
+    total, done = len(values) * inits, 0
     with _Workers(workers if device.type == "cpu" else 1) as pool:
-        for value in typed:
+        for value in values:
             nets = []
             for k in range(inits):  # built here, in order: the global RNG is not thread-safe
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(_init_seed(seed, k))
-                    nets.append(build_model(model, in_dim, out_dim, **{**options, name: value}).eval().to(device))
-            distances, spectra = [], []
+                    nets.append(build_model(model, in_dim, out_dim, **{**options, param: value}).eval().to(device))
+            spectra.append([])
             for s in pool.map(score, nets):
-                usable = bool(torch.isfinite(s).all()) and float(s.sum()) > 0
-                distances.append(spectral_distance(target, s) if usable else math.inf)
-                spectra.append(s.numpy())
+                spectra[-1].append(s)
                 done += 1
                 if progress is not None:
                     progress(done, total)
-            candidates.append(Candidate(value, distances, np.mean(spectra, axis=0)))
-    used_precision = "float32" if "float32" in used else precision
-    return Selection(model=model, param=name, candidates=candidates, target=target.numpy(), inits=inits, n=n,
-                     seed=seed, side=side, precision=used_precision, options=options,
-                     seconds=time.perf_counter() - started, device=str(device))
-
-
+    return spectra, "float32" if "float32" in used else precision
