@@ -56,6 +56,7 @@ def test_table1_expands_registered_models_at_paper_budgets():
     fresh = [c for c in cells if c.fresh is not None]  # SIREN and the Fourier MLP again, FreSh choosing the scale
     assert sorted({(c.model, c.label, c.fresh.param) for c in fresh}) == [("ffn", "1.2M+fresh", "sigma"),
                                                                        ("siren", "1.2M+fresh", "omega0")]
+    assert {c.fresh.inits for c in fresh} == {3}  # the suites' FreSh arms average 3 untrained models, not 10
     assert len(cells) == (len(models) + 2) * 2 * 2
     assert len({c.cell_id for c in cells}) == len(cells)
     suite_fit = {**SUITES["table1"].fit, "steps": None, "max_seconds": 60.0}

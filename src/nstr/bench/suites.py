@@ -35,6 +35,12 @@ PAPER_MODELS = ("ffn", "siren", "hashgrid", "nstr")
 MINIBATCH = 16_384
 #: Untrained models FreSh averages per candidate value, as the official code.
 FRESH_INITS = 10
+#: ...and in the suites' FreSh arms: with 10, table1's 1.2M-parameter selections (20 values x 10 models on a 512 x 512
+#: grid, ~24 s each on one core of a 2-core AVX2 host) would take about 3 hours on both cores even with the untrained
+#: models shared between photographs of one shape, far more than its 120 fits of 60 s.
+#: With 3, the choice was the 10-initialisation choice or its neighbour on the grid, at a distance within the
+#: initialisations' spread (benchmarks/fresh_inits.py, stored in benchmarks/results/fresh_inits.json).
+SUITE_FRESH_INITS = 3
 #: The 24 Kodak photographs (../shared/data/README.md), relative to the project root like the audio data.
 KODAK_DIR = "../shared/data/kodak"
 KODAK = tuple(f"{KODAK_DIR}/kodim{i:02d}.png" for i in range(1, 25))
@@ -370,7 +376,7 @@ SUITES: dict[str, Suite] = {
             budgets={"ffn": (1_200_000,), "siren": (1_200_000,), "hashgrid": (500_000,), "nstr": (300_000,),
                      ANY_MODEL: (300_000,)},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 25, "batch_size": MINIBATCH},
-            model_fit=WHOLE_IMAGES, fresh=True,
+            model_fit=WHOLE_IMAGES, fresh=True, fresh_inits=SUITE_FRESH_INITS,
         ),
         Suite(
             "budget",
@@ -378,7 +384,7 @@ SUITES: dict[str, Suite] = {
             signals=("astronaut", "camera", "grass"), models=(*PAPER_MODELS, "gaussians"),
             budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000)},
             size=None, max_seconds=30.0, seeds=3, fit={"eval_every": 25, "holdout": 0.1, "batch_size": MINIBATCH},
-            model_fit=WHOLE_IMAGES, fresh=True,
+            model_fit=WHOLE_IMAGES, fresh=True, fresh_inits=SUITE_FRESH_INITS,
         ),
         Suite(
             "ablation",
@@ -471,7 +477,7 @@ SUITES: dict[str, Suite] = {
             "and dinr-steps",
             signals=KODAK_PAIR, models=IMAGE_MODELS, budgets={ANY_MODEL: (100_000, 300_000, 1_000_000)},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 50, "batch_size": MINIBATCH},
-            model_fit=WHOLE_IMAGES, same_table=True, fresh=True,
+            model_fit=WHOLE_IMAGES, same_table=True, fresh=True, fresh_inits=SUITE_FRESH_INITS,
         ),
         Suite(
             "lego",
