@@ -60,8 +60,8 @@ class _CheckingExecutor:
 
 def test_each_choice_is_made_once_before_the_fits_and_every_seed_fits_with_it(tmp_path, cells, monkeypatch):
     calls = []
-    real = fresh_choices.select_many
-    monkeypatch.setattr(fresh_choices, "select_many",
+    real = fresh_choices.iter_selections
+    monkeypatch.setattr(fresh_choices, "iter_selections",
                         lambda signals, *a, **kw: calls.append(len(signals)) or real(signals, *a, **kw))
     records = run_suite(cells, tmp_path, _CheckingExecutor(tmp_path))
     # one call per architecture: the two grey photographs share their sized SIREN (and its untrained models), the
@@ -95,7 +95,7 @@ def test_stored_choices_are_reused_and_a_changed_grid_makes_a_new_one_beside_the
     ensure_choices(cells[:2], tmp_path)  # camera's two seeds: one choice
     first = sorted((tmp_path / FRESH_TINY.name / FOLDER).iterdir())
     assert len(first) == 1
-    monkeypatch.setattr(fresh_choices, "select_many", lambda *a, **kw: pytest.fail("a stored choice was remade"))
+    monkeypatch.setattr(fresh_choices, "iter_selections", lambda *a, **kw: pytest.fail("a stored choice was remade"))
     assert ensure_choices(cells[:2], tmp_path) == 0
     monkeypatch.undo()
     wider = [replace(c, fresh=replace(GRID, inits=3)) for c in cells[:2]]
@@ -104,6 +104,27 @@ def test_stored_choices_are_reused_and_a_changed_grid_makes_a_new_one_beside_the
     after = sorted((tmp_path / FRESH_TINY.name / FOLDER).iterdir())
     assert len(after) == 2 and first[0] in after  # the earlier choice is kept, not overwritten
     assert json.loads(choice_path(tmp_path, wider[0]).read_text())["inits"] == 3
+
+
+def test_an_interrupted_run_keeps_the_choices_of_the_shapes_it_finished(tmp_path, monkeypatch):
+    """camera (24 x 24) and coins (19 x 24) fit one sized SIREN but need two sets of untrained models: a run
+    stopped after the first set keeps camera's choice, and the next run makes only coins'."""
+    suite = replace(FRESH_TINY, signals=("camera", "coins"), seeds=1)
+    cells = [replace(c, fresh=GRID) for c in expand(suite)]
+    assert cells[0].options == cells[1].options
+    real = fresh_choices.iter_selections
+
+    def stopped(*args, **kwargs):
+        found = real(*args, **kwargs)
+        yield next(found)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fresh_choices, "iter_selections", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        ensure_choices(cells, tmp_path)
+    assert stored_choice(tmp_path, cells[0]) is not None and stored_choice(tmp_path, cells[1]) is None
+    monkeypatch.setattr(fresh_choices, "iter_selections", real)
+    assert ensure_choices(cells, tmp_path) == 1 and stored_choice(tmp_path, cells[1]) is not None
 
 
 def test_a_fresh_cell_run_alone_makes_its_choice_in_process_and_stores_nothing(tmp_path, cells):

@@ -17,7 +17,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from nstr.bench.inputs import load_cell_signal, model_config
 from nstr.bench.provenance import stamp
 from nstr.bench.suites import Cell
 from nstr.core.io import write_json
-from nstr.fresh.select import Selection, select_many
+from nstr.fresh.select import Selection, grid_shape, iter_selections
 from nstr.train.progress import format_interval
 
 #: Sub-folder of a suite's results holding its FreSh choices (the report reads cells from ``*.json`` beside it).
@@ -67,15 +67,22 @@ def due_choices(cells: Iterable[Cell], out_dir: Path) -> list[Cell]:
     return list(due.values())
 
 
-def selections(cells: list[Cell], workers: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> list[Selection]:
-    """FreSh's selection for each cell (all of one model, options, grid and device), on each cell's signal, the
-    untrained models of one shape evaluated once."""
+def selections(cells: list[Cell], workers: int | None = None) -> Iterator[tuple[int, Selection, int]]:
+    """FreSh's selection for each cell (all of one model, options, grid and device) on its own signal, as (index
+    into ``cells``, selection, signals that shared its untrained models), each as soon as its shape's untrained
+    models are scored."""
     first = cells[0]
     assert first.fresh is not None
-    return select_many([load_cell_signal(c) for c in cells], first.model, first.fresh.param, first.fresh.values,
-                       inits=first.fresh.inits, seed=0, options=dict(first.options), workers=workers,
-                       progress=progress, device=first.device)
+    signals = [load_cell_signal(c) for c in cells]
+    shapes = Counter(grid_shape(s) for s in signals)
+    found = iter_selections(signals, first.model, first.fresh.param, first.fresh.values, inits=first.fresh.inits,
+                            seed=0, options=dict(first.options), workers=workers, device=first.device)
+    return ((index, selection, shapes[grid_shape(signals[index])]) for index, selection in found)
+
+
+def choose(cell: Cell) -> dict[str, Any]:
+    """The cell's choice made here and not stored (a cell run outside ``run_suite``), as a record keeps it."""
+    return summary(next(selections([cell]))[1])
 
 
 def summary(selection: Selection, choice: str | None = None) -> dict[str, Any]:
@@ -94,20 +101,19 @@ def ensure_choices(cells: Iterable[Cell], out_dir: Path, workers: int | None = N
         key = json.dumps([cell.model, cell.options, asdict(cell.fresh), cell.device], sort_keys=True, default=str)
         groups.setdefault(key, []).append(cell)
     if due:
-        echo(f"FreSh: {len(due)} choice(s) to compute before the fits ({len(groups)} architecture(s)); each is "
-             f"stored in {Path(out_dir) / due[0].suite / FOLDER} as it finishes")
+        echo(f"FreSh: {len(due)} choice(s) to compute before the fits ({len(groups)} architecture(s)), stored in "
+             f"{Path(out_dir) / due[0].suite / FOLDER} as each architecture finishes")
     for group in groups.values():
         first, started = group[0], time.perf_counter()
         assert first.fresh is not None
         echo(f"FreSh: {first.model} {first.label}, {first.fresh.param} over {len(first.fresh.values)} values x "
              f"{first.fresh.inits} untrained models, on {len(group)} signal(s)")
-        made = selections(group, workers)
-        sides = Counter(s.side for s in made)  # signals of one side shared their untrained models
-        for cell, selection in zip(group, made, strict=True):
+        for index, selection, shared_by in selections(group, workers):
+            cell = group[index]
             path = choice_path(out_dir, cell)
             record = {"suite": cell.suite, "status": "ok", "spec": choice_spec(cell), "model": cell.model,
                       "label": cell.label, "target_params": cell.target_params, "signal": cell.signal,
-                      **summary(selection), "shared_by": sides[selection.side], "selection": selection.to_dict(),
+                      **summary(selection), "shared_by": shared_by, "selection": selection.to_dict(),
                       **stamp()}
             path.parent.mkdir(parents=True, exist_ok=True)
             write_json(path, record)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import torch
 
-from nstr.bench.fresh_choices import ensure_choices, selections, summary, with_choices
+from nstr.bench.fresh_choices import choose, ensure_choices, with_choices
 from nstr.bench.inputs import load_cell_signal, model_config
 from nstr.bench.provenance import (
     LoadSampler,
@@ -96,7 +96,7 @@ def _fit(cell: Cell) -> dict[str, Any]:
     signal = load_cell_signal(cell)
     options, chosen = dict(cell.options), {}
     if cell.fresh is not None:  # FreSh's pick on this signal: stored by run_suite, or made here (not timed)
-        chosen = {"fresh": cell.fresh_choice or summary(selections([cell])[0])}
+        chosen = {"fresh": cell.fresh_choice or choose(cell)}
         options[chosen["fresh"]["param"]] = chosen["fresh"]["value"]
     torch.manual_seed(cell.seed)
     model = build_model(cell.model, signal.in_dim, signal.out_dim, **options)

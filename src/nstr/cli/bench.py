@@ -79,8 +79,8 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     todo = [c for c in cells if not is_done(Path(out), c)]
     choices = due_choices(cells if fresh_only else todo, Path(out))
     if choices:
-        click.echo(f"{len(choices)} FreSh choice(s) to compute and store first (not timed; "
-                   "'--fresh-only' makes them alone)", err=True)
+        alone = "" if fresh_only else "; '--fresh-only' makes them alone"
+        click.echo(f"{len(choices)} FreSh choice(s) to compute and store first (not timed{alone})", err=True)
     if fresh_only:
         if not list_only:
             ensure_choices(cells, Path(out), workers, lambda line: click.echo(line, err=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.precision import native_bf16
 from nstr.fresh.forwards import _forward_for, _Workers, evaluate
-from nstr.fresh.spectra import DEFAULT_N, PRECISIONS, resize_to_square, spectral_distance, spectrum
+from nstr.fresh.spectra import DEFAULT_N, MAX_SIDE, PRECISIONS, resize_to_square, spectral_distance, spectrum
 from nstr.models import build_model, model_class
 from nstr.signals.image.signal import pixel_centres
 
@@ -210,6 +210,18 @@ def select_many(signals: Sequence[Any], model: str, param: str, values: Sequence
     computed per signal. Each selection equals :func:`select` on its signal alone; its ``seconds`` is the time
     of the spectra it used (shared ones counted in full for each signal) plus its own target's.
     """
+    found = dict(iter_selections(signals, model, param, values, inits, n, seed, options, precision, workers,
+                                 progress, device))
+    return [found[k] for k in range(len(signals))]
+
+
+def iter_selections(signals: Sequence[Any], model: str, param: str, values: Sequence[float], inits: int = 10,
+                    n: int = DEFAULT_N, seed: int = 0, options: dict[str, Any] | None = None,
+                    precision: str = "auto", workers: int | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    device: str | torch.device | None = None) -> Iterator[tuple[int, Selection]]:
+    """:func:`select_many` as (index into ``signals``, selection) pairs, yielded as soon as the untrained models
+    of each shape are scored (so a caller can store them before the next shape's models run)."""
     if precision not in PRECISIONS:
         raise NstrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     if inits < 1:
@@ -227,11 +239,9 @@ def select_many(signals: Sequence[Any], model: str, param: str, values: Sequence
         target = spectrum(target_image, n)
         if float(target.sum()) <= 0:
             raise NstrError("the target image is constant: its spectrum is empty, there is nothing to match")
-        shape = (target_image.shape[-1], signal.in_dim, signal.out_dim)
-        targets.append((shape, target, time.perf_counter() - started))
+        targets.append((grid_shape(signal), target, time.perf_counter() - started))
     shapes = list(dict.fromkeys(shape for shape, _, _ in targets))
     total = len(shapes) * len(typed) * inits
-    shared: dict[tuple[int, int, int], tuple[list[list[torch.Tensor]], str, float]] = {}
     for k, shape in enumerate(shapes):
         done = k * len(typed) * inits
         step = None if progress is None else (lambda i, _t, done=done: progress(done + i, total))
@@ -239,19 +249,25 @@ def select_many(signals: Sequence[Any], model: str, param: str, values: Sequence
         spectra, used = untrained_spectra(model, name, typed, *shape, inits=inits, n=n, seed=seed,
                                           options=options, precision=precision, device=device, workers=workers,
                                           progress=step)
-        shared[shape] = (spectra, used, time.perf_counter() - started)
-    selections = []
-    for shape, target, target_seconds in targets:
-        spectra, used, seconds = shared[shape]
-        candidates = []
-        for value, value_spectra in zip(typed, spectra, strict=True):
-            distances = [spectral_distance(target, s) if bool(torch.isfinite(s).all()) and float(s.sum()) > 0
-                         else math.inf for s in value_spectra]
-            candidates.append(Candidate(value, distances, np.mean([s.numpy() for s in value_spectra], axis=0)))
-        selections.append(Selection(model=model, param=name, candidates=candidates, target=target.numpy(),
-                                    inits=inits, n=n, seed=seed, side=shape[0], precision=used, options=options,
-                                    seconds=seconds + target_seconds, device=str(device)))
-    return selections
+        seconds = time.perf_counter() - started
+        for index, (own, target, target_seconds) in enumerate(targets):
+            if own != shape:
+                continue
+            candidates = []
+            for value, value_spectra in zip(typed, spectra, strict=True):
+                distances = [spectral_distance(target, s) if bool(torch.isfinite(s).all()) and float(s.sum()) > 0
+                             else math.inf for s in value_spectra]
+                candidates.append(Candidate(value, distances, np.mean([s.numpy() for s in value_spectra], axis=0)))
+            yield index, Selection(model=model, param=name, candidates=candidates, target=target.numpy(),
+                                   inits=inits, n=n, seed=seed, side=shape[0], precision=used, options=options,
+                                   seconds=seconds + target_seconds, device=str(device))
+
+
+def grid_shape(signal: Any) -> tuple[int, int, int]:
+    """(square grid side, input dims, channels) of the untrained models FreSh evaluates for ``signal``: signals
+    with the same shape share them."""
+    height, width = _target_image(signal).shape[-2:]
+    return min(height, width, MAX_SIDE), signal.in_dim, signal.out_dim
 
 
 def untrained_spectra(model: str, param: str, values: Sequence[float | int], side: int, in_dim: int,
