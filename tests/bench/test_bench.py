@@ -140,6 +140,22 @@ class _Recorder:
             yield run_cell(cell)
 
 
+class _LateCommit(_Recorder):
+    """A pool worker that read git after a commit was made while the suite ran."""
+
+    def run(self, cells):
+        for record in super().run(cells):
+            yield {**record, "git_commit": "made-while-it-ran", "git_dirty": True}
+
+
+def test_records_name_the_commit_the_suite_started_from(tmp_path, tiny_cells):
+    from nstr.bench.provenance import origin
+
+    records = run_suite(tiny_cells[:1], tmp_path, _LateCommit())
+    assert records[0]["git_commit"] == origin()["git_commit"] != "made-while-it-ran"
+    assert records[0]["git_dirty"] == origin()["git_dirty"]
+
+
 def test_resume_skips_done_cells_and_reruns_changed_or_failed_ones(tmp_path, tiny_cells):
     bad = replace(tiny_cells[0], options={"hidden": 0}, target_params=1234)  # an invalid option
     cells = [*tiny_cells, bad]
@@ -247,8 +263,16 @@ def test_report_has_tables_plots_and_a_claims_ledger(tmp_path):
     (results / "table1" / f"{failed['cell_id']}.json").write_text(json.dumps(failed))
     (results / "step.json").write_text(json.dumps({"benchmark": "step", "command": "python step.py",
                                                    "rows": [{"variant": "a", "seconds": 0.5}]}))
+    declared = [{"cell_id": p.stem, "model": p.stem.split("-")[0], "label": "x"}
+                for p in (results / "table1").glob("*.json")]
+    declared += [{"cell_id": f"siren-x_fresh-camera-256-s{seed}", "model": "siren", "label": "x+fresh"}
+                 for seed in (0, 1)]
+    (results / "table1" / "declared.json").write_text(json.dumps({"suite": "table1", "cells": declared}))
     out = write_report(results, tmp_path / "BENCHMARKS.md")
     text = out.read_text()
+    # the failed cell and the two FreSh cells the suite declares but nobody stored
+    assert ("**Incomplete**: 16 of the 19 cells the suite declares are stored; missing: siren x (1), "
+            "siren x+fresh (2).") in text
     plots = sorted((tmp_path / "benchmarks" / "plots").glob("*.png"))
     assert [p.name for p in plots] == ["table1_psnr_params.png", "table1_psnr_time.png"]
     assert all(p.read_bytes().startswith(PNG_MAGIC) for p in plots)
@@ -276,8 +300,10 @@ def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     result = runner.invoke(bench_command, ["--quick"])
     assert result.exit_code == 0, (result.output, result.exception)
     folder = tmp_path / "benchmarks" / "results" / "quick"
-    files = sorted(folder.glob("*.json"))
+    files = sorted(f for f in folder.glob("*.json") if f.name != "declared.json")
     assert len(files) == 2 and "PSNR (dB)" in result.output
+    declared = json.loads((folder / "declared.json").read_text())["cells"]  # the report counts missing cells by it
+    assert sorted(c["cell_id"] for c in declared) == sorted(f.stem for f in files)
     records = [json.loads(f.read_text()) for f in files]
     # 3-second cells: on a loaded machine SIREN makes ~30 steps (15 dB), so the floor only says both learnt
     # (the untrained fields score ~11 dB on this image).
@@ -287,6 +313,7 @@ def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     result = runner.invoke(bench_command, ["report"])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "## Suite `quick`" in (tmp_path / "BENCHMARKS.md").read_text()
+    assert "Incomplete" not in (tmp_path / "BENCHMARKS.md").read_text()
     assert (tmp_path / "benchmarks" / "plots" / "quick_psnr_params.png").read_bytes().startswith(PNG_MAGIC)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nstr.bench.inputs import load_cell_signal, model_config
-from nstr.bench.provenance import stamp
+from nstr.bench.provenance import origin, stamp
 from nstr.bench.suites import Cell
 from nstr.core.io import write_json
 from nstr.fresh.select import Selection, grid_shape, iter_selections
@@ -96,6 +96,7 @@ def ensure_choices(cells: Iterable[Cell], out_dir: Path, workers: int | None = N
                    echo: Callable[[str], None] = lambda line: None) -> int:
     """Compute and store every FreSh choice ``cells`` need that is not stored yet; returns how many were made."""
     due = due_choices(cells, out_dir)
+    origin()  # the commit these choices start from, read now (a commit made while they run is not theirs)
     groups: dict[str, list[Cell]] = {}
     for cell in due:
         key = json.dumps([cell.model, cell.options, asdict(cell.fresh), cell.device], sort_keys=True, default=str)

@@ -111,12 +111,17 @@ def stamp() -> dict[str, Any]:
     env = environment()
     env["torch_threads"] = torch.get_num_threads()
     return {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "load_after": load_average(),
-            "environment": env, **_static()}
+            "environment": env, **origin()}
+
+
+#: The keys of ``origin`` naming the code a record ran.
+GIT_KEYS = ("git_commit", "git_dirty")
 
 
 @lru_cache(maxsize=1)
-def _static() -> dict[str, Any]:
-    """What does not change within a process: machine name, CPU model, versions, git commit."""
+def origin() -> dict[str, Any]:
+    """What does not change within a process: machine name, CPU model, versions, and the git commit, read the first
+    time it is asked (a suite asks when it starts, so a commit made while it runs is not claimed by its records)."""
     try:
         nstr_version = version("nstr")
     except PackageNotFoundError:

@@ -27,6 +27,7 @@ from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
 from nstr.bench.provenance import RESULTS, dirty_column, git_state, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
+from nstr.bench.runner import DECLARED, read_record
 from nstr.bench.suites import SUITES, parse_suite_name, split_device
 from nstr.bench.summary import (
     busy,
@@ -35,6 +36,7 @@ from nstr.bench.summary import (
     groups,
     load_suites,
     machine_lines,
+    missing_note,
     signal_row,
     summary_row,
 )
@@ -124,8 +126,10 @@ def _ordered(records: list[dict[str, Any]], suite) -> list[dict[str, Any]]:
                                           rank(signals, r["signal"]), r.get("seed") or 0))
 
 
-def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | None, doc_dir: Path) -> str:
-    """A suite's section: machine, command, summary table, PSNR per signal, failures, plots."""
+def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | None, doc_dir: Path,
+                  declared: dict[str, Any] | None = None) -> str:
+    """A suite's section: machine, command, what is missing from the declaration, summary table, PSNR per signal,
+    FreSh's choices, failures, plots."""
     base, quick, precision = parse_suite_name(split_device(name)[0])
     records = _ordered(records, SUITES.get(base))
     parts = [f"## Suite `{name}`", ""]
@@ -139,6 +143,9 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
     if warning:
         parts += [warning, ""]
     parts += [line for note in provenance_notes(records) for line in (note, "")]
+    incomplete = missing_note(declared, records)
+    if incomplete:
+        parts += [incomplete, ""]
     grouped = groups(records)
     parts += [table([{**summary_row(k, v), **dirty_column(v)} for k, v in grouped.items()]), ""]
     signals = list(dict.fromkeys(r["signal"] for r in records))
@@ -178,7 +185,8 @@ def render(results_dir: Path, out: Path | None = None, plots_dir: Path | None = 
     standalone = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))] if results_dir.is_dir() else []
     standalone = [r for r in standalone if isinstance(r, dict) and r.get("rows")]
     parts = [HEADER, "\n" + ledger_section(suites, standalone)]
-    parts += ["\n" + suite_section(name, records, plots_dir, doc_dir) for name, records in suites.items()]
+    parts += ["\n" + suite_section(name, records, plots_dir, doc_dir, read_record(results_dir / name / DECLARED))
+              for name, records in suites.items()]
     parts += ["\n" + section(r) for r in standalone]
     return "".join(parts)
 

@@ -28,12 +28,14 @@ import torch
 from nstr.bench.fresh_choices import choose, ensure_choices, with_choices
 from nstr.bench.inputs import load_cell_signal, model_config
 from nstr.bench.provenance import (
+    GIT_KEYS,
     LoadSampler,
     first_attempt,
     is_busy,
     load_average,
     machine_counts,
     machine_of,
+    origin,
     stamp,
     timed,
 )
@@ -124,6 +126,20 @@ def save_record(out_dir: Path, record: dict[str, Any]) -> Path:
     return path
 
 
+#: File beside a suite's cells listing every cell the suite declares (the report counts what is missing).
+DECLARED = "declared.json"
+
+
+def save_declaration(out_dir: Path, cells: list[Cell]) -> Path:
+    """Write ``<out_dir>/<suite>/declared.json``: the id, model and label of every cell of the suite's whole
+    declaration (not a --signals / --models subset), so the report can say which declared cells are not stored."""
+    path = Path(out_dir) / cells[0].suite / DECLARED
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"suite": cells[0].suite, "cells": [{"cell_id": c.cell_id, "model": c.model, "label": c.label}
+                                                         for c in cells]})
+    return path
+
+
 def read_record(path: Path) -> dict[str, Any] | None:
     """A stored record, or None when missing or unreadable (a half-written file counts as not done)."""
     try:
@@ -152,6 +168,7 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
     the core count while it fitted is run once more after the others; its stored record is the re-run's, with
     the first attempt (sans history) in ``busy_attempts``."""
     cells = list(cells)
+    started_from = {k: origin()[k] for k in GIT_KEYS}  # pool workers read git later: the suite's commit is this one
     ids = [c.cell_id for c in cells]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
@@ -170,7 +187,7 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
     start = time.perf_counter()
     busy: dict[str, dict[str, Any]] = {}
     for k, record in enumerate(executor.run(todo), 1):
-        record["executor"] = executor.name
+        record.update(executor=executor.name, **started_from)
         save_record(out_dir, record)
         elapsed = time.perf_counter() - start
         left = suite_eta(k, len(todo) - k, elapsed, workers, budget)
@@ -182,7 +199,7 @@ def run_suite(cells: Iterable[Cell], out_dir: Path, executor: Executor,
         echo(f"re-running {len(busy)} cell(s) that ran while the load exceeded the core count + 0.5")
     again = [c for c in todo if c.cell_id in busy]
     for k, record in enumerate(executor.run(again), 1):
-        record["executor"] = executor.name
+        record.update(executor=executor.name, **started_from)
         record["busy_attempts"] = [first_attempt(busy[record["cell_id"]])]
         save_record(out_dir, record)
         echo(f"[re-run {k}/{len(again)}] {progress_line(record)}")

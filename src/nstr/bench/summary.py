@@ -181,3 +181,28 @@ def fresh_rows(records: list[Record]) -> list[dict[str, Any]]:
             "untrained models per value": choice.get("inits", 10), "precision": choice.get("precision", "?"),
             "stored": choice.get("choice", "no (made in the cell's process)")})
     return list(rows.values())
+
+
+def missing_note(declared: dict[str, Any] | None, records: list[Record]) -> str | None:
+    """A note when the stored cells are not the suite's whole declaration (``declared.json``, written when the suite
+    runs): how many declared cells have no successful record, by model and label, and how many stored cells the
+    declaration no longer has. None when they match or no declaration is stored."""
+    if not declared or not isinstance(declared.get("cells"), list):
+        return None
+    stored = {r["cell_id"] for r in ok(records)}
+    ids = {c["cell_id"] for c in declared["cells"]}
+    missing = defaultdict(int)
+    for cell in declared["cells"]:
+        if cell["cell_id"] not in stored:
+            missing[f"{cell['model']} {cell['label']}"] += 1
+    extra = len({r["cell_id"] for r in records} - ids)
+    if not missing and not extra:
+        return None
+    parts = []
+    if missing:
+        which = ", ".join(f"{name} ({n})" for name, n in missing.items())
+        parts.append(f"**Incomplete**: {len(ids) - sum(missing.values())} of the {len(ids)} cells the suite declares "
+                     f"are stored; missing: {which}.")
+    if extra:
+        parts.append(f"{extra} stored cell(s) are not in the suite's current declaration (an earlier version of it).")
+    return " ".join(parts)

@@ -17,7 +17,7 @@ from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
 from nstr.bench.provenance import RESULTS, git_state, require_clean
 from nstr.bench.report import table, write_report
-from nstr.bench.runner import is_done, run_suite
+from nstr.bench.runner import is_done, run_suite, save_declaration
 from nstr.bench.suites import KODAK, SUITES, Overrides, expand, get_suite, kodak_signals, on_kodak
 from nstr.bench.summary import groups, summary_row
 from nstr.core.device import DEVICE_CHOICES, resolve_device
@@ -76,6 +76,8 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     cells = expand(suite, overrides)
     if not (quick or suite == "quick" or list_only):
         require_clean(git_state()[1], allow_dirty, f"'nstr bench {suite}'")
+    if cells and not list_only:
+        _declare(suite, Overrides(quick=quick, precision=precision, device=target), Path(out))
     todo = [c for c in cells if not is_done(Path(out), c)]
     choices = due_choices(cells if fresh_only else todo, Path(out))
     if choices:
@@ -100,6 +102,16 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     records = run_suite(cells, Path(out), runner, echo=echo, rerun_busy=rerun_busy)
     click.echo(table([summary_row(k, v) for k, v in groups(records).items()]))
     return records
+
+
+def _declare(suite: str, overrides: Overrides, out: Path) -> None:
+    """Store the suite's whole declaration beside its cells (whatever subset this run makes), for the report's
+    count of missing cells; where the whole suite cannot be listed here (its data are missing), say so."""
+    try:
+        save_declaration(out, expand(suite, overrides))
+    except NstrError as exc:
+        click.echo(f"note: the whole suite could not be listed, so the report cannot count its missing cells: {exc}",
+                   err=True)
 
 
 def _suite_options(command):
