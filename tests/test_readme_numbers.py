@@ -338,15 +338,18 @@ def compactness_quotes() -> list[str]:
     seeds = _fewest_seeds(_by(records, "label"))
 
     def k(b: int) -> str:
-        return f"{b // 1_000_000}M" if b >= 1_000_000 else f"{b // 1000}k"
+        return f"{b / 1_000_000:g}M" if b >= 1_000_000 else f"{b // 1000}k"
 
-    largest = {m: statistics.fmean(cells[(m, max(budgets))]) for m in ("siren", "ffn")}
+    # the MLPs at their largest budget (1M in the stored cells; the suite now declares Table 1's 1.2M there)
+    top = max(b for m, b in cells if m == "siren")
+    assert top == max(b for m, b in cells if m == "ffn")
+    largest = {m: statistics.fmean(cells[(m, top)]) for m in ("siren", "ffn")}
     beats = next(b for b in budgets if statistics.fmean(cells[("nstr", b)]) > max(largest.values()))
     return [f"{seeds} seeds) NSTR needs {ratio:.2f} x the parameters of the best other model for its PSNR",
             f"it leads the hash grid by {min(gap[b] for b in ahead):.2f}-{max(gap[b] for b in ahead):.2f} dB at "
             f"{k(ahead[0])}-{k(ahead[-1])} and trails it by "
             + " and ".join(f"{-gap[b]:.2f} dB at {k(b)}" for b in behind),
-            f"at {k(beats)} it is above SIREN and the Fourier MLP at {k(max(budgets))} ({largest['siren']:.2f} and "
+            f"at {k(beats)} it is above SIREN and the Fourier MLP at {k(top)} ({largest['siren']:.2f} and "
             f"{largest['ffn']:.2f} dB)"]
 
 

@@ -267,7 +267,8 @@ def test_report_has_tables_plots_and_a_claims_ledger(tmp_path):
                 for p in (results / "table1").glob("*.json")]
     declared += [{"cell_id": f"siren-x_fresh-camera-256-s{seed}", "model": "siren", "label": "x+fresh"}
                  for seed in (0, 1)]
-    (results / "table1" / "declared.json").write_text(json.dumps({"suite": "table1", "cells": declared}))
+    (results / "table1" / "declared").mkdir()
+    (results / "table1" / "declared" / "cells.json").write_text(json.dumps({"suite": "table1", "cells": declared}))
     out = write_report(results, tmp_path / "BENCHMARKS.md")
     text = out.read_text()
     # the failed cell and the two FreSh cells the suite declares but nobody stored
@@ -300,9 +301,9 @@ def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     result = runner.invoke(bench_command, ["--quick"])
     assert result.exit_code == 0, (result.output, result.exception)
     folder = tmp_path / "benchmarks" / "results" / "quick"
-    files = sorted(f for f in folder.glob("*.json") if f.name != "declared.json")
+    files = sorted(folder.glob("*.json"))
     assert len(files) == 2 and "PSNR (dB)" in result.output
-    declared = json.loads((folder / "declared.json").read_text())["cells"]  # the report counts missing cells by it
+    declared = json.loads((folder / "declared" / "cells.json").read_text())["cells"]  # the report counts by it
     assert sorted(c["cell_id"] for c in declared) == sorted(f.stem for f in files)
     records = [json.loads(f.read_text()) for f in files]
     # 3-second cells: on a loaded machine SIREN makes ~30 steps (15 dB), so the floor only says both learnt
@@ -315,6 +316,28 @@ def test_quick_suite_cli_end_to_end(tmp_path, monkeypatch):
     assert "## Suite `quick`" in (tmp_path / "BENCHMARKS.md").read_text()
     assert "Incomplete" not in (tmp_path / "BENCHMARKS.md").read_text()
     assert (tmp_path / "benchmarks" / "plots" / "quick_psnr_params.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_ledger_reads_table1_claims_at_equal_steps_from_the_compactness_suite():
+    from nstr.bench.ledger import ledger_rows
+
+    def steps(model, params, signal, psnr):
+        return {**_fake_record(model, signal, 0, psnr, params), "suite": "compactness", "fit": {"steps": 300},
+                "cell_id": f"{model}-{params}-{signal}-s0"}
+
+    compactness = [steps(model, params, signal, psnr + (signal == "b"))
+                   for model, params, psnr in (("nstr", 300_000, 30.0), ("siren", 1_200_000, 25.0),
+                                               ("siren", 300_000, 29.5), ("hashgrid", 500_000, 31.0),
+                                               ("hashgrid", 1_000_000, 40.0))
+                   for signal in ("a", "b")]
+    rows = {r["claim"]: r for r in ledger_rows({"compactness": compactness})}
+    siren = rows["NSTR 0.3M over SIREN 1.2M"]  # SIREN at its Table 1 budget, not the 300k point
+    assert siren["ours, equal steps"] == "+5.00 dB (2 paired fits)" and siren["verdict, equal steps"] == "holds"
+    grid = rows["NSTR 0.3M over Instant-NGP 0.5M"]  # the 0.5M hash grid, not the 1M one
+    assert grid["ours, equal steps"] == "-1.00 dB (2 paired fits)" and grid["verdict, equal steps"] == "does not hold"
+    assert siren["ours"] == "not measured yet"  # no table1 cells: the equal-time column is empty
+    assert siren["command"] == "`nstr bench table1`; equal steps: `nstr bench compactness`"
+    assert rows["NSTR 0.3M over Fourier MLP 1.2M"]["verdict, equal steps"] == "not measured yet"  # no ffn cells
 
 
 def test_ledger_reads_the_ablation_suite():

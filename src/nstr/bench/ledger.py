@@ -15,7 +15,7 @@ from typing import Any
 
 from nstr.bench.claims import CLAIMS, Claim, paper_value
 from nstr.bench.provenance import machine_counts, machine_of, timed
-from nstr.bench.suites import EQUAL_STEPS, FRESH
+from nstr.bench.suites import EQUAL_STEPS, FRESH, TABLE1_BUDGETS
 from nstr.bench.summary import OK, Record, mean_spread, ok
 
 NOT_MEASURED = "not measured yet"
@@ -93,6 +93,17 @@ def fresh_records(records: list[Record]) -> list[Record]:
     """A budget suite's records with the FreSh-selected cells (labels ending "+fresh") as their own model,
     "<model>+fresh", beside the model at its default embedding."""
     return [{**r, "model": r["model"] + FRESH} if str(r.get("label", "")).endswith(FRESH) else r for r in records]
+
+
+def table1_at_equal_steps(records: list[Record]) -> list[Record]:
+    """The compactness suite's records at NSTR's Table 1 budgets (``TABLE1_BUDGETS``): Table 1's claims at equal
+    steps, one budget per model as in table1."""
+    return [r for r in records if r.get("target_params") == TABLE1_BUDGETS.get(r["model"])]
+
+
+#: Claims of one suite measured at equal steps in another (their ledger's equal-steps column): suite -> (the
+#: suite with the equal-steps cells, how its records are read).
+STEPS_SUITES = {"table1": ("compactness", table1_at_equal_steps)}
 
 
 def script_records(standalone: list[dict[str, Any]], benchmark: str) -> list[Record]:
@@ -345,9 +356,17 @@ def ledger_rows(suites: dict[str, list[Record]], standalone: list[dict[str, Any]
         row = {"paper": claim.paper, "where": claim.where, "claim": claim.claim, "paper value": paper_value(claim),
                "ours": text, "verdict": verdict(claim, value) if records else NOT_MEASURED,
                "ours, equal steps": "", "verdict, equal steps": ""}
+        command = f"`{COMMANDS.get(claim.suite, f'nstr bench {claim.suite}')}`"
         if claim.measure in STEPS_MEASURES:  # the paper's protocol: equal training steps
             value, text = measure(claim, records, "steps") if records else (None, NOT_MEASURED)
             row.update({"ours, equal steps": text,
                         "verdict, equal steps": verdict(claim, value) if value is not None else NOT_MEASURED})
-        rows.append({**row, "command": f"`{COMMANDS.get(claim.suite, f'nstr bench {claim.suite}')}`"})
+        elif claim.suite in STEPS_SUITES:  # equal steps from another suite's cells
+            other, read = STEPS_SUITES[claim.suite]
+            steps = read(suites.get(other, []))
+            value, text = measure(claim, steps) if steps else (None, NOT_MEASURED)
+            row.update({"ours, equal steps": text,
+                        "verdict, equal steps": verdict(claim, value) if value is not None else NOT_MEASURED})
+            command += f"; equal steps: `nstr bench {other}`"
+        rows.append({**row, "command": command})
     return rows

@@ -28,7 +28,7 @@ from nstr.bench.plots import suite_plots
 from nstr.bench.provenance import RESULTS, dirty_column, git_state, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.runner import DECLARED, read_record
-from nstr.bench.suites import SUITES, parse_suite_name, split_device
+from nstr.bench.suites import COMPACTNESS_BATCH, COMPACTNESS_STEPS, SUITES, parse_suite_name, split_device
 from nstr.bench.summary import (
     busy,
     failures,
@@ -173,7 +173,9 @@ def ledger_section(suites: dict[str, list[dict[str, Any]]], standalone: list[dic
              "on CelebA-HQ and are not comparable with ours; the paired gaps and time ratios are. Train time is "
              "our time to reach the Fourier MLP's final PSNR, over the Fourier MLP's budget. DINR's claims are "
              "also measured at equal optimiser steps, the paper's protocol (columns 'equal steps', from "
-             "`nstr bench dinr-steps`).")
+             "`nstr bench dinr-steps`); Table 1's at equal steps come from `nstr bench compactness` (two Kodak "
+             f"photographs, the Table 1 budgets among its curves' points, {COMPACTNESS_STEPS} steps of "
+             f"{COMPACTNESS_BATCH:,} pixels).")
     return "\n".join(["## Claims ledger", "", intro, "", table(ledger_rows(suites, standalone)), ""])
 
 

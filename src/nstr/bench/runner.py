@@ -126,12 +126,13 @@ def save_record(out_dir: Path, record: dict[str, Any]) -> Path:
     return path
 
 
-#: File beside a suite's cells listing every cell the suite declares (the report counts what is missing).
-DECLARED = "declared.json"
+#: File in a suite's results listing every cell the suite declares (the report counts what is missing); in a
+#: sub-folder, so that the suite's ``*.json`` are its cells alone.
+DECLARED = "declared/cells.json"
 
 
 def save_declaration(out_dir: Path, cells: list[Cell]) -> Path:
-    """Write ``<out_dir>/<suite>/declared.json``: the id, model and label of every cell of the suite's whole
+    """Write ``<out_dir>/<suite>/declared/cells.json``: the id, model and label of every cell of the suite's whole
     declaration (not a --signals / --models subset), so the report can say which declared cells are not stored."""
     path = Path(out_dir) / cells[0].suite / DECLARED
     path.parent.mkdir(parents=True, exist_ok=True)

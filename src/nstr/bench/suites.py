@@ -248,6 +248,9 @@ PAPER_MODEL_VARIANTS = (
 KODAK_PAIR = (f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png")
 COMPACTNESS_STEPS = 300
 COMPACTNESS_BATCH = 8_192
+#: NSTR's Table 1 budgets (table1 runs them at equal time; compactness includes them at equal steps, the claims
+#: ledger's equal-steps column for Table 1).
+TABLE1_BUDGETS = {"ffn": 1_200_000, "siren": 1_200_000, "hashgrid": 500_000, "nstr": 300_000}
 
 #: Issue 17's directions for NSTR where it trails: Kodak at about 0.3M parameters (log2_table 14, the kodak
 #: suite's NSTR at 0.3M), 60 s, 3 seeds, each switch one at a time against the default and against the hash grid
@@ -373,8 +376,7 @@ SUITES: dict[str, Suite] = {
             "table1",
             "NSTR Table 1 analogue: the paper's parameter budgets, equal wall time, development photographs",
             signals=PHOTOS, models=(*PAPER_MODELS, "nstr-paper", "gaussians"),
-            budgets={"ffn": (1_200_000,), "siren": (1_200_000,), "hashgrid": (500_000,), "nstr": (300_000,),
-                     ANY_MODEL: (300_000,)},
+            budgets={**{model: (budget,) for model, budget in TABLE1_BUDGETS.items()}, ANY_MODEL: (300_000,)},
             size=None, max_seconds=60.0, seeds=3, fit={"eval_every": 25, "batch_size": MINIBATCH},
             model_fit=WHOLE_IMAGES, fresh=True, fresh_inits=SUITE_FRESH_INITS,
         ),
@@ -402,12 +404,17 @@ SUITES: dict[str, Suite] = {
         ),
         Suite(
             "compactness",
-            f"PSNR against parameters (25k-1M) at equal steps ({COMPACTNESS_STEPS} of {COMPACTNESS_BATCH:,} "
-            "pixels) on two Kodak photographs: NSTR, the hash grid, SIREN and the Fourier MLP; the ledger reads "
-            "NSTR's parameter ratio off the curves",
+            f"PSNR against parameters (25k-1.2M) at equal steps ({COMPACTNESS_STEPS} of {COMPACTNESS_BATCH:,} "
+            "pixels) on two Kodak photographs: NSTR, the hash grid, SIREN and the Fourier MLP, with NSTR's Table 1 "
+            "budgets among them (the MLPs' largest point is 1.2M, the hash grid also has 0.5M); the ledger reads "
+            "NSTR's parameter ratio off the curves and Table 1's claims at equal steps",
             signals=KODAK_PAIR, models=("siren", "ffn", "hashgrid", "nstr"),
-            budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000, 1_000_000)}, size=None, max_seconds=None,
-            steps=COMPACTNESS_STEPS, seeds=3, fit={"eval_every": 50, "batch_size": COMPACTNESS_BATCH},
+            budgets={ANY_MODEL: (25_000, 50_000, 100_000, 300_000, 1_000_000),
+                     "siren": (25_000, 50_000, 100_000, 300_000, TABLE1_BUDGETS["siren"]),
+                     "ffn": (25_000, 50_000, 100_000, 300_000, TABLE1_BUDGETS["ffn"]),
+                     "hashgrid": (25_000, 50_000, 100_000, 300_000, TABLE1_BUDGETS["hashgrid"], 1_000_000)},
+            size=None, max_seconds=None, steps=COMPACTNESS_STEPS, seeds=3,
+            fit={"eval_every": 50, "batch_size": COMPACTNESS_BATCH},
         ),
         Suite(
             "directions",

@@ -184,9 +184,9 @@ def fresh_rows(records: list[Record]) -> list[dict[str, Any]]:
 
 
 def missing_note(declared: dict[str, Any] | None, records: list[Record]) -> str | None:
-    """A note when the stored cells are not the suite's whole declaration (``declared.json``, written when the suite
-    runs): how many declared cells have no successful record, by model and label, and how many stored cells the
-    declaration no longer has. None when they match or no declaration is stored."""
+    """A note when the stored cells are not the suite's whole declaration (``declared/cells.json``, written when the
+    suite runs): how many declared cells have no successful record, by model and label, and how many stored cells
+    the declaration no longer has. None when they match or no declaration is stored."""
     if not declared or not isinstance(declared.get("cells"), list):
         return None
     stored = {r["cell_id"] for r in ok(records)}

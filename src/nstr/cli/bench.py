@@ -76,15 +76,15 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     cells = expand(suite, overrides)
     if not (quick or suite == "quick" or list_only):
         require_clean(git_state()[1], allow_dirty, f"'nstr bench {suite}'")
-    if cells and not list_only:
-        _declare(suite, Overrides(quick=quick, precision=precision, device=target), Path(out))
     todo = [c for c in cells if not is_done(Path(out), c)]
     choices = due_choices(cells if fresh_only else todo, Path(out))
     if choices:
         alone = "" if fresh_only else "; '--fresh-only' makes them alone"
         click.echo(f"{len(choices)} FreSh choice(s) to compute and store first (not timed{alone})", err=True)
+    whole = Overrides(quick=quick, precision=precision, device=target)  # the suite's whole declaration
     if fresh_only:
         if not list_only:
+            _declare(suite, whole, Path(out))
             ensure_choices(cells, Path(out), workers, lambda line: click.echo(line, err=True))
         return []
     seconds, unknown = estimate_seconds(todo, workers or 1)
@@ -98,6 +98,7 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     if threads is None and executor == "local" and (workers or 1) == 1:
         threads = get_suite(suite).threads
     runner = make_executor(executor, workers, address, threads)
+    _declare(suite, whole, Path(out))
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     records = run_suite(cells, Path(out), runner, echo=echo, rerun_busy=rerun_busy)
     click.echo(table([summary_row(k, v) for k, v in groups(records).items()]))
