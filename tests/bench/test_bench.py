@@ -29,15 +29,8 @@ TINY = Suite("tiny", "two small models, 20 steps on a 32 px image", signals=("ca
              fit={"batch_size": 0, "eval_every": 10})
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny fits run fastest on one thread, and two threads crawl when other work shares the cores."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+#: Tiny fits on one torch thread (tests/bench/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

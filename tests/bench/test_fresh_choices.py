@@ -27,14 +27,8 @@ FRESH_TINY = Suite("fresh-tiny", "SIREN with FreSh's omega0, 2 steps", signals=(
                    fit={"batch_size": 0, "eval_every": 1})
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+#: Tiny fits on one torch thread (tests/bench/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
