@@ -121,6 +121,21 @@ def test_an_interrupted_run_keeps_the_choices_of_the_shapes_it_finished(tmp_path
     assert ensure_choices(cells, tmp_path) == 1 and stored_choice(tmp_path, cells[1]) is not None
 
 
+def test_the_estimate_counts_each_shape_once_and_only_missing_choices(tmp_path, monkeypatch):
+    """camera and grass (24 x 24, grey) share one set of untrained models, coins (19 x 24) has its own: the estimate
+    is values x initialisations forwards over 24^2 + 19^2 grid points at the timed rate, over the workers; a stored
+    choice costs nothing."""
+    suite = replace(FRESH_TINY, signals=("camera", "grass", "coins"), seeds=2)
+    cells = [replace(c, fresh=GRID) for c in expand(suite)]
+    assert fresh_choices.seconds_per_point(cells[0], 2, 1) > 0
+    monkeypatch.setattr(fresh_choices, "seconds_per_point", lambda cell, i, o: 1e-3)
+    forwards = len(GRID.values) * GRID.inits
+    assert fresh_choices.choice_seconds(cells, tmp_path, workers=2) == pytest.approx(
+        forwards * (24 * 24 + 19 * 19) * 1e-3 / 2)
+    ensure_choices([c for c in cells if c.signal == "coins"], tmp_path)
+    assert fresh_choices.choice_seconds(cells, tmp_path, workers=2) == pytest.approx(forwards * 24 * 24 * 1e-3 / 2)
+
+
 def test_a_fresh_cell_run_alone_makes_its_choice_in_process_and_stores_nothing(tmp_path, cells):
     record = run_cell(cells[0])
     assert record["status"] == "ok", record.get("error")

@@ -22,11 +22,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from nstr.bench.inputs import load_cell_signal, model_config
 from nstr.bench.provenance import origin, stamp
 from nstr.bench.suites import Cell
+from nstr.core.device import resolve_device
 from nstr.core.io import write_json
-from nstr.fresh.select import Selection, grid_shape, iter_selections
+from nstr.fresh.forwards import evaluate, forward_for
+from nstr.fresh.select import Selection, concrete_precision, grid_shape, iter_selections
+from nstr.models import build_model
+from nstr.signals.image.signal import pixel_centres
 from nstr.train.progress import format_interval
 
 #: Sub-folder of a suite's results holding its FreSh choices (the report reads cells from ``*.json`` beside it).
@@ -92,19 +98,62 @@ def summary(selection: Selection, choice: str | None = None) -> dict[str, Any]:
     return out if choice is None else {**out, "choice": choice}
 
 
+def _architectures(cells: list[Cell]) -> list[list[Cell]]:
+    """``cells`` grouped by what their untrained models share: model, options, grid and device."""
+    groups: dict[str, list[Cell]] = {}
+    for cell in cells:
+        key = json.dumps([cell.model, cell.options, asdict(cell.fresh), cell.device], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(cell)
+    return list(groups.values())
+
+
+#: Points of the timed untrained forward behind ``choice_seconds``, scaled to each grid.
+TIMED_POINTS = 16_384
+
+
+def seconds_per_point(cell: Cell, in_dim: int, out_dim: int) -> float:
+    """Seconds per grid point of one untrained forward of the cell's model at FreSh's precision, one thread."""
+    assert cell.fresh is not None
+    device = resolve_device(cell.device)
+    net = build_model(cell.model, in_dim, out_dim, **{**cell.options, cell.fresh.param: cell.fresh.values[0]})
+    forward, _ = forward_for(net.eval().to(device), concrete_precision("auto", device))
+    x = pixel_centres(128, TIMED_POINTS // 128, device=device)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # FreSh runs whole models in parallel, one thread each
+    try:
+        evaluate(forward, x[:4096])  # warm-up
+        started = time.perf_counter()
+        evaluate(forward, x)
+        return (time.perf_counter() - started) / TIMED_POINTS
+    finally:
+        torch.set_num_threads(threads)
+
+
+def choice_seconds(cells: Iterable[Cell], out_dir: Path, workers: int | None = None) -> float:
+    """About how long the choices ``cells`` need and ``out_dir`` lacks will take: per architecture and grid shape,
+    values x initialisations untrained forwards over the side x side grid at :func:`seconds_per_point` (timed
+    here), shared by ``workers``. Spectra and the memory traffic of two forwards at once come on top."""
+    total = 0.0
+    for group in _architectures(due_choices(cells, out_dir)):
+        first = group[0]
+        assert first.fresh is not None
+        shapes = {grid_shape(load_cell_signal(c)) for c in group}
+        per_point = seconds_per_point(first, *next(iter(shapes))[1:])
+        forwards = len(first.fresh.values) * first.fresh.inits
+        total += sum(forwards * side * side * per_point for side, _, _ in shapes)
+    return total / max(1, workers or torch.get_num_threads())
+
+
 def ensure_choices(cells: Iterable[Cell], out_dir: Path, workers: int | None = None,
                    echo: Callable[[str], None] = lambda line: None) -> int:
     """Compute and store every FreSh choice ``cells`` need that is not stored yet; returns how many were made."""
     due = due_choices(cells, out_dir)
     origin()  # the commit these choices start from, read now (a commit made while they run is not theirs)
-    groups: dict[str, list[Cell]] = {}
-    for cell in due:
-        key = json.dumps([cell.model, cell.options, asdict(cell.fresh), cell.device], sort_keys=True, default=str)
-        groups.setdefault(key, []).append(cell)
+    groups = _architectures(due)
     if due:
         echo(f"FreSh: {len(due)} choice(s) to compute before the fits ({len(groups)} architecture(s)), stored in "
              f"{Path(out_dir) / due[0].suite / FOLDER} as each architecture finishes")
-    for group in groups.values():
+    for group in groups:
         first, started = group[0], time.perf_counter()
         assert first.fresh is not None
         echo(f"FreSh: {first.model} {first.label}, {first.fresh.param} over {len(first.fresh.values)} values x "

@@ -12,7 +12,7 @@ import click
 
 from nstr.bench.estimate import estimate_seconds
 from nstr.bench.executors import make_executor
-from nstr.bench.fresh_choices import due_choices, ensure_choices
+from nstr.bench.fresh_choices import choice_seconds, due_choices, ensure_choices
 from nstr.bench.perf import PRECISION_STEPS
 from nstr.bench.perf import run as run_perf
 from nstr.bench.provenance import RESULTS, git_state, require_clean
@@ -77,10 +77,13 @@ def run_bench(suite: str, signals: str | None = None, models: str | None = None,
     if not (quick or suite == "quick" or list_only):
         require_clean(git_state()[1], allow_dirty, f"'nstr bench {suite}'")
     todo = [c for c in cells if not is_done(Path(out), c)]
-    choices = due_choices(cells if fresh_only else todo, Path(out))
+    needing = cells if fresh_only else todo
+    choices = due_choices(needing, Path(out))
     if choices:
         alone = "" if fresh_only else "; '--fresh-only' makes them alone"
-        click.echo(f"{len(choices)} FreSh choice(s) to compute and store first (not timed{alone})", err=True)
+        took = format_interval(choice_seconds(needing, Path(out), workers))
+        click.echo(f"{len(choices)} FreSh choice(s) to compute and store first, about {took} (not timed{alone})",
+                   err=True)
     whole = Overrides(quick=quick, precision=precision, device=target)  # the suite's whole declaration
     if fresh_only:
         if not list_only:

@@ -100,7 +100,7 @@ def _ffn_forward(model: nn.Module, dtype: torch.dtype) -> Forward | None:
     return run
 
 
-def _forward_for(model: nn.Module, precision: str) -> tuple[Forward, str]:
+def forward_for(model: nn.Module, precision: str) -> tuple[Forward, str]:
     """The fastest available forward of ``model`` and the precision it actually runs in."""
     builder = FAST_FORWARDS.get(type(model).__name__)
     dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32

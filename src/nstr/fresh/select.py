@@ -16,7 +16,7 @@ from torch import nn
 from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.precision import native_bf16
-from nstr.fresh.forwards import _forward_for, _Workers, evaluate
+from nstr.fresh.forwards import _Workers, evaluate, forward_for
 from nstr.fresh.spectra import DEFAULT_N, MAX_SIDE, PRECISIONS, resize_to_square, spectral_distance, spectrum
 from nstr.models import build_model, model_class
 from nstr.signals.image.signal import pixel_centres
@@ -284,7 +284,7 @@ def untrained_spectra(model: str, param: str, values: Sequence[float | int], sid
     used = {precision}
 
     def score(net: nn.Module) -> torch.Tensor:
-        forward, actual = _forward_for(net, precision)
+        forward, actual = forward_for(net, precision)
         if actual != precision:
             used.add(actual)
         out = evaluate(forward, x).cpu()
