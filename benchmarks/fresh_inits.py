@@ -5,7 +5,8 @@ than the machine can give (``Suite.fresh_inits``). This measures what that chang
 one selection with 10 initialisations, keeping every initialisation's distance (initialisation k is seeded the
 same for every value, so the distances are paired); then the choice from the first 3, the share of the 8 windows
 of 3 consecutive initialisations that choose what all 10 choose, and how far (in the 10-initialisation mean
-distance) the worst 3-initialisation choice is from the best value.
+distance) the worst 3-initialisation choice is from the best value. No times: it measures agreement, and may share
+the machine with other work.
 
     .venv/bin/python benchmarks/fresh_inits.py [--budget 100000] [--signals camera,astronaut]
 """
@@ -44,7 +45,6 @@ def row(signal: str, model: str, budget: int) -> dict:
         f"choices of the {len(windows)} windows": " ".join(f"{grid.values[w]:g}" for w in windows),
         "worst window's excess distance": float(mean[worst] - mean[best]),
         "spread of the best value's distance": float(distances[best].std()),
-        "selection s": selection.seconds,
     }
 
 
