@@ -152,7 +152,7 @@ def ensure_choices(cells: Iterable[Cell], out_dir: Path, workers: int | None = N
     groups = _architectures(due)
     if due:
         echo(f"FreSh: {len(due)} choice(s) to compute before the fits ({len(groups)} architecture(s)), stored in "
-             f"{Path(out_dir) / due[0].suite / FOLDER} as each architecture finishes")
+             f"{Path(out_dir) / due[0].suite / FOLDER} as they are made")
     for group in groups:
         first, started = group[0], time.perf_counter()
         assert first.fresh is not None
