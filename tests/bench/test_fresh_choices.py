@@ -76,13 +76,17 @@ def test_each_choice_is_made_once_before_the_fits_and_every_seed_fits_with_it(tm
         for key in ("git_commit", "git_dirty", "environment", "finished_at", "spec"):
             assert key in choice, key
     assert sorted(json.loads(p.read_text())["shared_by"] for p in stored) == [1, 2, 2]
-    report = render(tmp_path)  # the suite's section lists each choice once (not per seed), with its file
+    unused = replace(cells[0], fresh=replace(GRID, inits=1))  # a choice made for another grid: no cell fits with it
+    ensure_choices([unused], tmp_path)
+    report = render(tmp_path)  # the suite's section lists each stored choice once (not per seed), with its file
     rows = [line for line in report.splitlines() if line.startswith("| siren |") and "omega0" in line]
-    assert len(rows) == 3
+    assert len(rows) == 4
     for record in records[::2]:
         value = f"omega0 {record['fresh']['value']:g}"
         assert any(f"| {Path(record['signal']).stem} | {value} | 2 |" in row and record["fresh"]["choice"] in row
-                   for row in rows), (value, rows)
+                   and row.endswith("| 2 |") for row in rows), (value, rows)  # 2 seeds fitted with it
+    unused_row = next(row for row in rows if choice_path(tmp_path, unused).name in row)
+    assert "| camera |" in unused_row and "| 1 |" in unused_row and unused_row.endswith("| 0 |")
 
 
 def test_stored_choices_are_reused_and_a_changed_grid_makes_a_new_one_beside_the_old(tmp_path, cells, monkeypatch):

@@ -64,6 +64,20 @@ def stored_choice(out_dir: Path, cell: Cell) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("spec") == choice_spec(cell) else None
 
 
+def stored_choices(suite_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every readable choice record in a suite's results folder, by path relative to it (``fresh/<name>.json``, as
+    cell records name their choice)."""
+    found = {}
+    for path in sorted((Path(suite_dir) / FOLDER).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and "value" in record:
+            found[f"{FOLDER}/{path.name}"] = record
+    return found
+
+
 def due_choices(cells: Iterable[Cell], out_dir: Path) -> list[Cell]:
     """One cell per FreSh choice that ``cells`` need and ``out_dir`` does not hold yet."""
     due: dict[Path, Cell] = {}

@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nstr.bench.fresh_choices import stored_choices
 from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
 from nstr.bench.provenance import RESULTS, dirty_column, git_state, provenance_notes
@@ -127,7 +128,7 @@ def _ordered(records: list[dict[str, Any]], suite) -> list[dict[str, Any]]:
 
 
 def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | None, doc_dir: Path,
-                  declared: dict[str, Any] | None = None) -> str:
+                  declared: dict[str, Any] | None = None, choices: dict[str, dict[str, Any]] | None = None) -> str:
     """A suite's section: machine, command, what is missing from the declaration, summary table, PSNR per signal,
     FreSh's choices, failures, plots."""
     base, quick, precision = parse_suite_name(split_device(name)[0])
@@ -152,9 +153,10 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
     if len(signals) > 1 and base not in OWN_TABLES:
         parts += ["PSNR (dB) per signal, mean ± seed std:", ""]
         parts += [table([signal_row(k, v, signals) for k, v in grouped.items()]), ""]
-    chosen = fresh_rows(records)
+    chosen = fresh_rows(records, choices)
     if chosen:
-        parts += ["FreSh's choices (the `+fresh` rows fit with these; selection on the untrained models, not timed):",
+        parts += ["FreSh's choices (the `+fresh` rows fit with these; made on untrained models before the fits, "
+                  "not timed):",
                   "", table(chosen), ""]
     failed = failures(records)
     if failed:
@@ -187,8 +189,8 @@ def render(results_dir: Path, out: Path | None = None, plots_dir: Path | None = 
     standalone = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))] if results_dir.is_dir() else []
     standalone = [r for r in standalone if isinstance(r, dict) and r.get("rows")]
     parts = [HEADER, "\n" + ledger_section(suites, standalone)]
-    parts += ["\n" + suite_section(name, records, plots_dir, doc_dir, read_record(results_dir / name / DECLARED))
-              for name, records in suites.items()]
+    parts += ["\n" + suite_section(name, records, plots_dir, doc_dir, read_record(results_dir / name / DECLARED),
+                                   stored_choices(results_dir / name)) for name, records in suites.items()]
     parts += ["\n" + section(r) for r in standalone]
     return "".join(parts)
 

@@ -9,7 +9,7 @@ averaged over signals (only when a group has more than one seed).
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -165,22 +165,16 @@ def failures(records: list[Record]) -> list[str]:
     return [f"`{r['cell_id']}`: {r.get('error', 'no error message')}" for r in records if r.get("status") != OK]
 
 
-def fresh_rows(records: list[Record]) -> list[dict[str, Any]]:
-    """One row per FreSh choice the suite's cells fitted with: model, budget, signal, the chosen value, how many
-    untrained models scored each candidate, and where the choice is stored (``fresh/``, made before the fits) or
-    that each cell made it in its own process (records from before choices were stored)."""
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for record in ok(records):
-        choice = record.get("fresh")
-        if not choice:
-            continue
-        key = (record["model"], str(record.get("target_params")), record["signal"])
-        rows.setdefault(key, {
-            "model": record["model"], "budget": str(record.get("label", "")).split("+")[0],
-            "signal": Path(record["signal"]).stem, "chosen": f"{choice['param']} {choice['value']:g}",
-            "untrained models per value": choice.get("inits", 10), "precision": choice.get("precision", "?"),
-            "stored": choice.get("choice", "no (made in the cell's process)")})
-    return list(rows.values())
+def fresh_rows(records: list[Record], choices: dict[str, Record] | None = None) -> list[dict[str, Any]]:
+    """One row per stored FreSh choice of a suite (``choices``: ``<suite>/fresh/``, made before the fits, by path
+    relative to the suite as cell records name them): model, budget, signal, the chosen value, how many untrained
+    models scored each candidate, the file, and how many of ``records`` fitted with it (none yet is listed too)."""
+    used = Counter(str(r["fresh"].get("choice")) for r in ok(records) if r.get("fresh"))
+    return [{"model": choice["model"], "budget": str(choice.get("label", "")).split("+")[0],
+             "signal": Path(choice["signal"]).stem, "chosen": f"{choice['param']} {choice['value']:g}",
+             "untrained models per value": choice["inits"], "precision": choice["precision"], "stored": path,
+             "cells fitted with it": used[path]}
+            for path, choice in sorted((choices or {}).items())]
 
 
 def missing_note(declared: dict[str, Any] | None, records: list[Record]) -> str | None:
