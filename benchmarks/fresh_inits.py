@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import nstr
+from nstr.bench.provenance import origin
 from nstr.bench.report import write_result
 from nstr.bench.sizing import size_model
 from nstr.bench.suites import FRESH_GRIDS
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--models", default="siren,ffn")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fresh_inits.json"))
     args = parser.parse_args()
+    origin()  # the commit this run starts from (the result names it)
     rows = []
     for signal in args.signals.split(","):
         for model in args.models.split(","):

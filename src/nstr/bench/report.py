@@ -26,7 +26,7 @@ from typing import Any
 from nstr.bench.fresh_choices import stored_choices
 from nstr.bench.ledger import ledger_rows
 from nstr.bench.plots import suite_plots
-from nstr.bench.provenance import RESULTS, dirty_column, git_state, provenance_notes
+from nstr.bench.provenance import GIT_KEYS, RESULTS, dirty_column, origin, provenance_notes
 from nstr.bench.public import OWN_TABLES, PARTS
 from nstr.bench.runner import DECLARED, read_record
 from nstr.bench.suites import COMPACTNESS_BATCH, COMPACTNESS_STEPS, SUITES, parse_suite_name, split_device
@@ -55,12 +55,12 @@ including those that contradict a paper.
 def write_result(path: Path, benchmark: str, title: str, summary: str, command: str,
                  rows: list[dict[str, Any]], **extra: Any) -> Path:
     """Store a benchmark script's result in the format this report renders (machine info and the checkout's
-    commit added, as in every suite cell)."""
+    commit added, as in every suite cell). The commit is the one the process first asked for
+    (``provenance.origin``; a script asks when it starts), so a file changed while it ran does not mark it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    commit, dirty = git_state()
     write_json(path, {"benchmark": benchmark, "title": title, "summary": summary, "command": command,
-                      "environment": environment(), "git_commit": commit, "git_dirty": dirty, "rows": rows, **extra})
+                      "environment": environment(), **{k: origin()[k] for k in GIT_KEYS}, "rows": rows, **extra})
     print(f"wrote {path}")
     return path
 
