@@ -17,7 +17,14 @@ from nstr.core.device import resolve_device
 from nstr.core.errors import NstrError
 from nstr.core.precision import native_bf16
 from nstr.fresh.forwards import _Workers, evaluate, forward_for
-from nstr.fresh.spectra import DEFAULT_N, MAX_SIDE, PRECISIONS, resize_to_square, spectral_distance, spectrum
+from nstr.fresh.spectra import (
+    DEFAULT_N,
+    PRECISIONS,
+    resize_to_square,
+    spectral_distance,
+    spectrum,
+    square_side,
+)
 from nstr.models import build_model, model_class
 from nstr.signals.image.signal import pixel_centres
 
@@ -266,8 +273,7 @@ def iter_selections(signals: Sequence[Any], model: str, param: str, values: Sequ
 def grid_shape(signal: Any) -> tuple[int, int, int]:
     """(square grid side, input dims, channels) of the untrained models FreSh evaluates for ``signal``: signals
     with the same shape share them."""
-    height, width = _target_image(signal).shape[-2:]
-    return min(height, width, MAX_SIDE), signal.in_dim, signal.out_dim
+    return square_side(tuple(_target_image(signal).shape[-2:])), signal.in_dim, signal.out_dim
 
 
 def untrained_spectra(model: str, param: str, values: Sequence[float | int], side: int, in_dim: int,

@@ -118,6 +118,11 @@ def diagonal_sums(magnitude: torch.Tensor) -> torch.Tensor:
     return torch.zeros(length, dtype=values.dtype).index_add_(0, bins, values)
 
 
+def square_side(spatial: tuple[int, ...], max_side: int = MAX_SIDE) -> int:
+    """The side of the square (cube) grid FreSh compares spectra on: the shortest side, at most ``max_side``."""
+    return min(min(spatial), max_side)
+
+
 def resize_to_square(y: torch.Tensor, max_side: int = MAX_SIDE) -> torch.Tensor:
     """Resize (C, H, W) to (C, s, s) with s = min(H, W, max_side), antialiased bilinear, as the official code.
 
@@ -128,7 +133,7 @@ def resize_to_square(y: torch.Tensor, max_side: int = MAX_SIDE) -> torch.Tensor:
     spatial = tuple(y.shape[1:])
     if len(spatial) == 1:
         return y
-    side = min(min(spatial), max_side)
+    side = square_side(spatial, max_side)
     if all(s == side for s in spatial):
         return y
     if len(spatial) == 2:
