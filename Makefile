@@ -23,8 +23,8 @@ $(RUNTIME_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-# Test tools (pytest, ruff, siren-pytorch for the SIREN comparison, ray for the Ray executor's tests,
-# tensorboard for --log tensorboard's).
+# Test tools (pytest, pytest-xdist for its two workers, ruff, siren-pytorch for the SIREN comparison, ray for the
+# Ray executor's tests, tensorboard for --log tensorboard's).
 $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
@@ -32,8 +32,10 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 demo: setup
 	$(VENV)/bin/nstr fit astronaut --max-seconds 90
 
+# -n 2: pytest-xdist's two workers, one per core (each test file stays in one worker, so a module's fixtures are
+# built once); the developer loop is `.venv/bin/pytest -m "not slow" -n 2 tests`.
 test: setup-dev
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 # The standard suites, then BENCHMARKS.md from every result on disk. Run on an otherwise idle machine
 # (bench perf compares against siren-pytorch, a dev package).
@@ -42,17 +44,22 @@ bench: setup-dev
 	$(VENV)/bin/nstr bench table1
 	$(VENV)/bin/nstr bench budget
 	$(VENV)/bin/nstr bench ablation --workers 2
+	$(VENV)/bin/nstr bench ablation-steps --workers 2
 	$(VENV)/bin/nstr bench paper-model --workers 2
 	$(VENV)/bin/nstr bench directions
 	$(VENV)/bin/nstr bench dinr
 	$(VENV)/bin/nstr bench dinr-steps
 	$(VENV)/bin/nstr bench audio --workers 2
+	$(VENV)/bin/nstr bench audio-steps --workers 2
 	$(VENV)/bin/nstr bench sdf --workers 2
+	$(VENV)/bin/nstr bench sdf-steps --workers 2
 	$(VENV)/bin/nstr bench nerf --workers 2
+	$(VENV)/bin/nstr bench nerf-steps --workers 2
 	$(VENV)/bin/nstr bench compactness
 	$(VENV)/bin/nstr bench kodak
 	$(VENV)/bin/nstr bench kodak-models
 	$(VENV)/bin/nstr bench lego --workers 2
+	$(VENV)/bin/nstr bench lego-steps --workers 2
 	$(VENV)/bin/nstr bench report
 
 lint: setup-dev

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(2)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers (`-n 2`) share the cores: one thread each, also for the CLI run in-process
+    # (nstr.cli.main.main raises torch's count to every core unless OMP_NUM_THREADS is set) and for subprocesses.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+else:
+    torch.set_num_threads(2)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ written by `nstr fit` and `nstr viz` (the models themselves import no plotting).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from nstr.cli.main import main
@@ -24,6 +25,7 @@ def test_writers_are_found_through_the_class_hierarchy(tmp_path):
     assert write_pictures(build_model("siren", 2, 1, hidden=8, layers=1), tmp_path / "siren", (12, 16)) == []
 
 
+@pytest.mark.slow  # a fit of several seconds: out of the developer loop
 def test_fit_and_viz_write_the_spectral_pictures(tmp_path, camera64):
     image = tmp_path / "camera.npy"
     np.save(image, camera64[:24, :24])

@@ -467,6 +467,7 @@ def test_tcnn_and_torch_grids_share_one_weight_layout(fake_tcnn):
     model_gpu.load_state_dict(model_cpu.state_dict())
 
 
+@pytest.mark.slow  # a fit of several seconds: out of the developer loop
 def test_short_fit_on_a_real_image_reaches_a_psnr_floor():
     """camera 64x64, 25% of pixels held out, 200 steps: measured 45.8 dB train / 29.3 dB held out.
 

@@ -16,6 +16,7 @@ import torch
 from click.testing import CliRunner
 
 import nstr.signals.scene.make as make_module
+import nstr.signals.scene.signal as signal_module
 from nstr.cli.scene import scene_command
 from nstr.core.errors import NstrError
 from nstr.core.png import encode_png
@@ -24,6 +25,7 @@ from nstr.render.cameras import look_at_numpy as look_at
 from nstr.signals.scene.analytic import Box, Cylinder, Sphere
 from nstr.signals.scene.blender import BlenderScene, Views, load_blender
 from nstr.signals.scene.make import SCENE, make_scene, render_view
+from nstr.signals.scene.staging import made_once
 
 SIZE, COUNTS = 16, {"train": 4, "val": 2, "test": 2}
 
@@ -422,3 +424,38 @@ def test_bad_arguments_and_missing_folder(tmp_path, tiny):
             load_blender(tiny, **bad)
     with pytest.raises(NstrError, match="smaller than downscale"):
         load_blender(tiny, downscale=32)
+
+
+def test_a_cache_entry_made_twice_at_once_keeps_the_first_whole_one(tmp_path):
+    """Two processes making the same built-in scene: the one finishing second discards its copy and never
+    replaces the folder the first may be reading; a failure leaves nothing; a stray folder is one clear error."""
+    out = tmp_path / "cache" / "scenes" / "entry"
+    with made_once(out) as mine:
+        with made_once(out) as theirs:  # another process starts and finishes while this one works
+            theirs.mkdir()
+            (theirs / "who").write_text("first")
+        mine.mkdir()
+        (mine / "who").write_text("second")
+    assert (out / "who").read_text() == "first" and [p.name for p in out.parent.iterdir()] == ["entry"]
+    fresh = tmp_path / "cache" / "scenes" / "fresh"
+    with made_once(fresh) as private:
+        private.mkdir()
+        (private / "who").write_text("only")
+    assert (fresh / "who").read_text() == "only"
+    with pytest.raises(RuntimeError, match="disk on fire"), made_once(tmp_path / "cache" / "broken") as private:
+        private.mkdir()
+        raise RuntimeError("disk on fire")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["scenes"]
+
+
+def test_a_stray_folder_in_place_of_the_built_in_scene_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NSTR_CACHE", str(tmp_path))
+    monkeypatch.setattr(signal_module, "BUILTIN_SCENES", {"tiny": {"size": 8, "train": 1, "val": 1, "test": 1}})
+    assert (signal_module.builtin_scene_dir("tiny") / "transforms_test.json").is_file()
+    stray = tmp_path / "scenes" / "stray-size8-train1-val1-test1"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("mine")
+    monkeypatch.setitem(signal_module.BUILTIN_SCENES, "stray", {"size": 8, "train": 1, "val": 1, "test": 1})
+    with pytest.raises(NstrError, match="not a whole scene.*delete it") as info:
+        signal_module.builtin_scene_dir("stray")
+    assert "\n" not in str(info.value) and [p.name for p in stray.iterdir()] == ["notes.txt"]

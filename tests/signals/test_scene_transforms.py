@@ -90,6 +90,7 @@ def test_layout_is_told_from_the_files(tmp_path):
         scene_layout(tmp_path / "nowhere")
 
 
+@pytest.mark.slow  # a fit of several seconds: out of the developer loop
 def test_lego_single_file_fits_from_the_command_line(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["fit", str(LEGO / "transforms.json"), "--model", "hashgrid", "--steps", "3", "--rays", "128",

@@ -31,6 +31,7 @@ def test_siren_reaches_quality_floor_on_real_image(camera64):
     assert result.metrics["steps"] == 300
 
 
+@pytest.mark.slow  # a fit of several seconds: out of the developer loop
 def test_fourier_mlp_reaches_quality_floor_on_real_image(camera64):
     image = Image(camera64)
     torch.manual_seed(0)

@@ -99,6 +99,7 @@ def test_fp32_adds_no_autocast_and_no_scaler():
     assert all(torch.equal(a, b) for a, b in zip(*results, strict=True))
 
 
+@pytest.mark.slow  # a fit of several seconds: out of the developer loop
 def test_bf16_fit_learns_records_its_precision_and_evaluates_in_float32(tmp_path, camera64):
     image = Image(camera64)
     torch.manual_seed(0)

@@ -10,15 +10,16 @@ Measures the report knows (``nstr.bench.ledger``):
   (the paper's "train time" relative to the Fourier MLP); median over signal/seed pairs.
 - ``snr_gap``: mean audio SNR of ``model`` minus ``baseline``, paired.
 - ``chamfer_reduction``: mean % by which ``model``'s point-to-surface Chamfer is below ``baseline``'s, paired.
-- ``curve_param_ratio``: from the compactness suite's PSNR-parameter curves (mean PSNR per model and budget):
+- ``curve_param_ratio``: from PSNR-parameter curves (mean PSNR per model and budget; compactness at equal steps,
+  kodak-models at equal time):
   per NSTR budget, the parameters each other model needs for NSTR's PSNR (interpolated in log parameters), over
   NSTR's, for the baseline needing the fewest; the median over NSTR's budgets.
-- ``param_ratio``, ``speedup``: from the nerf suite's variants (parameters of the best baseline over the
+- ``param_ratio``, ``speedup``: from the nerf or lego suite's variants (parameters of the best baseline over the
   smallest NSTR within 0.5 dB of it; time to a common val PSNR, baseline over NSTR).
 - ``pde_gap``, ``k_sweep``: from the ablation suite's variants; ``mse_reduction``, ``noise_mse_reduction``:
-  from the dinr suite's variants at equal time and the dinr-steps suite's at equal steps (dynamical against
-  static; kinetic term on against off at 30 % noise).
-Any other measure belongs to a suite that does not exist yet.
+  from the dinr suite's variants (dynamical against static; kinetic term on against off at 30 % noise).
+``suite`` is a key of ``nstr.bench.ledger.SOURCES``, which names the suites measuring the claim at equal time and
+at equal steps.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Claim:
     low: float | None  #: the paper's value (or the low end of its range); None: qualitative, or no value at all
     high: float | None  #: high end of a range (equal to low for a single value)
     unit: str  #: "dB", "x", "%"
-    suite: str  #: the suite whose results measure it
+    suite: str  #: which suites measure it: a key of ``nstr.bench.ledger.SOURCES`` (or "fresh", a script)
     measure: str  #: how (see the module docstring)
     model: str | None = None
     baseline: str | None = None
@@ -71,7 +72,7 @@ CLAIMS: tuple[Claim, ...] = (
           "nstr", "siren"),
     _nstr("Sec. 5.6", "NeRF: fewer parameters at equal quality", 2.0, 4.0, "x", "nerf", "param_ratio", "nstr"),
     # The abstract's "better accuracy-parameter trade-offs" on images, read as Sec. 5.6's 2-4x: the parameters
-    # the best baseline needs for NSTR's PSNR, over NSTR's (Kodak, equal steps; median over NSTR's budgets).
+    # the best baseline needs for NSTR's PSNR, over NSTR's (two Kodak photographs; median over NSTR's budgets).
     _nstr("Abstract; 2-4x: Sec. 5.6", "images: fewer parameters than the best baseline at equal quality", 2.0,
           4.0, "x", "compactness", "curve_param_ratio", "nstr"),
     _nstr("Sec. 5.6", "NeRF: faster training", 1.5, 1.5, "x", "nerf", "speedup", "nstr"),

@@ -213,5 +213,5 @@ def lego_parts(name: str, records: list[Record], plots_dir: Path | None, link: C
 
 
 #: Suites with parts of their own, and whether those replace the generic PSNR-per-signal table and plots.
-PARTS = {"kodak": kodak_parts, "kodak-models": kodak_parts, "lego": lego_parts}
+PARTS = {"kodak": kodak_parts, "kodak-models": kodak_parts, "lego": lego_parts, "lego-steps": lego_parts}
 OWN_TABLES = {"kodak", "kodak-models"}

@@ -170,14 +170,17 @@ def suite_section(name: str, records: list[dict[str, Any]], plots_dir: Path | No
 
 
 def ledger_section(suites: dict[str, list[dict[str, Any]]], standalone: list[dict[str, Any]] | None = None) -> str:
-    intro = ("Each quantitative claim of the papers in `../shared/papers/` beside our measurement on our data "
-             "(development photographs, equal wall time, our machine). Absolute PSNRs were measured by the paper "
-             "on CelebA-HQ and are not comparable with ours; the paired gaps and time ratios are. Train time is "
-             "our time to reach the Fourier MLP's final PSNR, over the Fourier MLP's budget. DINR's claims are "
-             "also measured at equal optimiser steps, the paper's protocol (columns 'equal steps', from "
-             "`nstr bench dinr-steps`); Table 1's at equal steps come from `nstr bench compactness` (two Kodak "
-             f"photographs, the Table 1 budgets among its curves' points, {COMPACTNESS_STEPS} steps of "
-             f"{COMPACTNESS_BATCH:,} pixels).")
+    intro = ("Each quantitative claim of the papers in `../shared/papers/` beside our measurement on our data, "
+             "under two protocols, each with its own verdict: equal wall time on our machine (column 'ours') and "
+             "equal optimiser steps, the papers' protocol (columns 'equal steps'; the papers train 20k-50k steps "
+             "on a GPU, our step budgets are about what each suite's slowest model makes in its time budget). "
+             "Each column names the suite it comes from (last column): Table 1's equal steps come from "
+             f"`nstr bench compactness` (two Kodak photographs, {COMPACTNESS_STEPS} steps of "
+             f"{COMPACTNESS_BATCH:,} pixels, the Table 1 budgets among its curves' points) and the compactness "
+             "claim's equal time from `nstr bench kodak-models` (the same photographs, 60 s); the other suites "
+             "have an equal-steps twin, `nstr bench <suite>-steps`. Absolute PSNRs were measured by the paper on "
+             "CelebA-HQ and are not comparable with ours; the paired gaps and time ratios are. Train time is our "
+             "time to reach the Fourier MLP's final PSNR, over the Fourier MLP's budget.")
     return "\n".join(["## Claims ledger", "", intro, "", table(ledger_rows(suites, standalone)), ""])
 
 

@@ -44,6 +44,7 @@ from nstr.signals.scene.blender import Views, load_blender
 from nstr.signals.scene.export import render_scene_run
 from nstr.signals.scene.make import make_scene
 from nstr.signals.scene.pictures import save_depth, save_orbit, save_rgb, save_test_sheet, view_preview
+from nstr.signals.scene.staging import made_once
 from nstr.signals.scene.views import depth_map, render_views
 
 #: Training target columns: colour (0-2, over the scene's background), alpha.
@@ -62,8 +63,11 @@ def builtin_scene_dir(name: str) -> Path:
     label = "-".join(f"{k}{v}" for k, v in settings.items())
     folder = cache / "scenes" / f"{name}-{label}"
     if not (folder / "transforms_test.json").exists():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        make_scene(folder, overwrite=folder.exists(), **settings)
+        with made_once(folder) as private:
+            make_scene(private, **settings)
+    if not (folder / "transforms_test.json").exists():  # made_once never fills a non-empty folder
+        raise NstrError(f"'{folder}' is not a whole scene (no transforms_test.json); delete it and nstr makes the "
+                        f"built-in scene {name!r} again")
     return folder
 
 

@@ -2,11 +2,14 @@
 
 A scene is many files; a crash or Ctrl-C half way must not leave a folder that looks like a scene. The
 staging folder sits beside the target (same file system, so the final rename is atomic) and is removed on
-any failure; an existing target being replaced survives until the new one is complete.
+any failure; an existing target being replaced survives until the new one is complete. A cache entry
+(``made_once``) is the same whoever makes it, so there the first complete one stays: processes that make it
+at the same time (a benchmark's workers, parallel tests) never replace a folder another is reading.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -40,6 +43,25 @@ def staged_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+@contextmanager
+def made_once(out: Path) -> Iterator[Path]:
+    """Yield a private folder path beside ``out`` (not yet created) to make a cache entry in; when the block
+    completes it becomes ``out``, unless another process completed ``out`` first: then it is removed and theirs
+    stays. Removed on any failure."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    private = _sibling(out, "make")
+    try:
+        yield private
+        try:
+            os.rename(private, out)  # onto a missing or empty folder only: never replaces a complete entry
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def _sibling(out: Path, tag: str) -> Path:
