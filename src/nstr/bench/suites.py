@@ -500,8 +500,8 @@ SUITES: dict[str, Suite] = {
 #: Equal-steps twins of the equal-time suites whose claims had one protocol (issue 21: every claim under both):
 #: each twin is its suite at a step budget with no time limit, results in ``<suite>-steps``, read by the claims
 #: ledger's equal-steps column. The papers train 20k-50k Adam steps on a GPU; on 2 cores each budget is about what
-#: the suite's slowest model makes in its time budget (measured on the stored cells), so a twin costs no more
-#: than its suite, and every model, the slowest included, trains as long as it does at equal time.
+#: the suite's slowest model makes in its time budget (measured on the stored cells), so every model, the slowest
+#: included, trains about as long as it does at equal time, and a twin costs about what its suite does.
 #: Audio: SIREN and the Fourier MLP make 1,750-2,100 steps in 60 s (NSTR ~5,500, the hash grid ~8,000).
 AUDIO_STEPS = 2_000
 #: Shapes: SIREN makes 470-495 steps in 60 s (the Fourier MLP ~800, NSTR and the hash grid ~3,500).
@@ -515,21 +515,23 @@ ABLATION_CLAIM_LABELS = ("default", "lambda_pde=0.1", "K=4", "K=8", "K=32", "K=6
 RADIANCE_STEPS = 200
 
 
-def equal_steps_twin(suite: Suite, steps: int, **changes: Any) -> Suite:
-    """``suite`` with every cell trained ``steps`` optimiser steps and no time limit, as ``<name>-steps``."""
+def equal_steps_twin(suite: Suite, steps: int, what: str, **changes: Any) -> Suite:
+    """``suite`` with every cell trained ``steps`` optimiser steps and no time limit, as ``<name>-steps``;
+    ``what`` it compares heads its description."""
     return replace(suite, name=f"{suite.name}-steps", max_seconds=None, steps=steps,
-                   description=f"{suite.description.split(':')[0]}, at equal steps ({steps:,} each, no time limit)",
+                   description=f"{what} at equal steps ({steps:,} each, no time limit; `{suite.name}` at equal time)",
                    **changes)
 
 
 for _twin in (
-    equal_steps_twin(SUITES["audio"], AUDIO_STEPS),
-    equal_steps_twin(SUITES["sdf"], SDF_STEPS),
+    equal_steps_twin(SUITES["audio"], AUDIO_STEPS, "NSTR section 5.4 analogue: SNR of the audio suite's waveforms"),
+    equal_steps_twin(SUITES["sdf"], SDF_STEPS, "NSTR section 5.5 analogue: the sdf suite's signed distance fields"),
     equal_steps_twin(SUITES["ablation"], ABLATION_STEPS,
+                     "NSTR's transport term and K sweep (the ablation variants the claims read)",
                      variants=tuple(v for v in ABLATION_VARIANTS if v.label in ABLATION_CLAIM_LABELS)),
-    equal_steps_twin(SUITES["nerf"], RADIANCE_STEPS),
+    equal_steps_twin(SUITES["nerf"], RADIANCE_STEPS, "NSTR section 5.6 analogue: the nerf suite's radiance fields"),
     # lego's claims read its 200 x 200 cells (the scene's own size) only
-    equal_steps_twin(SUITES["lego"], RADIANCE_STEPS,
+    equal_steps_twin(SUITES["lego"], RADIANCE_STEPS, "The lego suite's radiance fields at 200 x 200",
                      variants=tuple(v for v in LEGO_VARIANTS if v.signal_options["downscale"] == 1)),
 ):
     SUITES[_twin.name] = _twin
