@@ -20,7 +20,7 @@ from typing import Any
 
 from nstr.bench.claims import CLAIMS, Claim, paper_value
 from nstr.bench.provenance import machine_counts, machine_of, timed
-from nstr.bench.suites import EQUAL_STEPS, FRESH, SUITES, TABLE1_BUDGETS
+from nstr.bench.suites import EQUAL_STEPS, FRESH, SAME_TABLE, SUITES, TABLE1_BUDGETS
 from nstr.bench.summary import OK, Record, mean_spread, ok
 
 NOT_MEASURED = "not measured yet"
@@ -110,7 +110,7 @@ def compactness_at_equal_time(records: list[Record]) -> list[Record]:
     best baseline may be either; the hash grid with NSTR's table is left out, as compactness has no such curve."""
     models = set(SUITES["compactness"].models)
     return [r for r in fresh_records(records)
-            if r["model"].removesuffix(FRESH) in models and not str(r.get("label", "")).startswith("same-table")]
+            if r["model"].removesuffix(FRESH) in models and not str(r.get("label", "")).startswith(SAME_TABLE)]
 
 
 def as_stored(records: list[Record]) -> list[Record]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from nstr.bench.ledger import time_to_reach
 from nstr.bench.plots import _params_axis, mean_curve
-from nstr.bench.suites import protocol_name
+from nstr.bench.suites import SAME_TABLE, protocol_name
 from nstr.bench.summary import Record, fit_budget, ok, with_spread
 from nstr.core.plotting import save_figure, subplots
 
@@ -78,7 +78,7 @@ def config(record: Record) -> str:
 
 def family(record: Record) -> str:
     """A line of the PSNR-against-parameters plot: the model, or the hash grid with NSTR's table."""
-    return "hashgrid, NSTR's table" if str(record.get("label", "")).startswith("same-table") else record["model"]
+    return "hashgrid, NSTR's table" if str(record.get("label", "")).startswith(SAME_TABLE) else record["model"]
 
 
 def by_protocol(records: list[Record]) -> dict[str, list[Record]]:

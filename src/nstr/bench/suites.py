@@ -128,6 +128,8 @@ FRESH_GRIDS: dict[str, FreshGrid] = {
 }
 #: Label suffix of a cell whose embedding scale FreSh chose.
 FRESH = "+fresh"
+#: Label prefix of the hash-grid cell beside an NSTR cell, with NSTR's table ("same-table-<budget>").
+SAME_TABLE = "same-table-"
 
 
 @dataclass(frozen=True)
@@ -523,7 +525,7 @@ def equal_steps_twin(suite: Suite, steps: int, what: str, **changes: Any) -> Sui
                    **changes)
 
 
-for _twin in (
+SUITES.update({twin.name: twin for twin in (
     equal_steps_twin(SUITES["audio"], AUDIO_STEPS, "NSTR section 5.4 analogue: SNR of the audio suite's waveforms"),
     equal_steps_twin(SUITES["sdf"], SDF_STEPS, "NSTR section 5.5 analogue: the sdf suite's signed distance fields"),
     equal_steps_twin(SUITES["ablation"], ABLATION_STEPS,
@@ -533,8 +535,7 @@ for _twin in (
     # lego's claims read its 200 x 200 cells (the scene's own size) only
     equal_steps_twin(SUITES["lego"], RADIANCE_STEPS, "The lego suite's radiance fields at 200 x 200",
                      variants=tuple(v for v in LEGO_VARIANTS if v.signal_options["downscale"] == 1)),
-):
-    SUITES[_twin.name] = _twin
+)})
 
 
 def get_suite(name: str) -> Suite:
@@ -733,7 +734,7 @@ def same_table_cell(nstr: Cell, dims: tuple[int, int]) -> Cell:
     """The hash-grid cell beside an NSTR cell (same signal, seed and fit), labelled "same-table-<budget>"."""
     options = same_table_options(nstr.options)
     return replace(nstr, model="hashgrid", options=options, expected_params=count_params("hashgrid", *dims, options),
-                   variant=f"same-table-{nstr.label}")
+                   variant=f"{SAME_TABLE}{nstr.label}")
 
 
 def protocol_name(fit: dict[str, Any]) -> str:

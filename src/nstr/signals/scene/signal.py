@@ -62,10 +62,11 @@ def builtin_scene_dir(name: str) -> Path:
     cache = cache_dir()
     label = "-".join(f"{k}{v}" for k, v in settings.items())
     folder = cache / "scenes" / f"{name}-{label}"
-    if not (folder / "transforms_test.json").exists():
+    whole = folder / "transforms_test.json"  # in every whole scene (made_once moves scenes in whole)
+    if not whole.exists():
         with made_once(folder) as private:
             make_scene(private, **settings)
-    if not (folder / "transforms_test.json").exists():  # made_once never fills a non-empty folder
+    if not whole.exists():  # made_once never fills a non-empty folder
         raise NstrError(f"'{folder}' is not a whole scene (no transforms_test.json); delete it and nstr makes the "
                         f"built-in scene {name!r} again")
     return folder
