@@ -321,7 +321,8 @@ def test_ledger_reads_table1_claims_at_equal_steps_from_the_compactness_suite():
     compactness = [steps(model, params, signal, psnr + (signal == "b"))
                    for model, params, psnr in (("nstr", 300_000, 30.0), ("siren", 1_200_000, 25.0),
                                                ("siren", 300_000, 29.5), ("hashgrid", 500_000, 31.0),
-                                               ("hashgrid", 1_000_000, 40.0))
+                                               ("hashgrid", 1_000_000, 40.0), ("gaussians", 300_000, 32.5),
+                                               ("gaussians", 1_000_000, 45.0))
                    for signal in ("a", "b")]
     rows = {r["claim"]: r for r in ledger_rows({"compactness": compactness})}
     siren = rows["NSTR 0.3M over SIREN 1.2M"]  # SIREN at its Table 1 budget, not the 300k point
@@ -331,6 +332,9 @@ def test_ledger_reads_table1_claims_at_equal_steps_from_the_compactness_suite():
     assert siren["ours"] == "not measured yet"  # no table1 cells: the equal-time column is empty
     assert siren["command"] == "`nstr bench table1`; equal steps: `nstr bench compactness`"
     assert rows["NSTR 0.3M over Fourier MLP 1.2M"]["verdict, equal steps"] == "not measured yet"  # no ffn cells
+    # the 2-D Gaussians at table1's 0.3M, not their 1M point
+    assert rows["GaussianImage over Instant-NGP"]["ours, equal steps"] == "+1.50 dB (2 paired fits)"
+    assert rows["NSTR 0.3M against GaussianImage 0.3M"]["ours, equal steps"] == "-2.50 dB (2 paired fits)"
 
 
 def test_ledger_reads_the_ablation_suite():
@@ -663,7 +667,8 @@ def test_curve_param_ratio_reads_the_parameters_off_the_curves():
 def test_compactness_claim_at_equal_time_reads_kodak_models_own_arms_apart():
     """kodak-models at 60 s: SIREN with FreSh's embedding is a curve of its own (the best baseline here: it
     reaches NSTR's 35 dB at 10^5.5 parameters, where SIREN's default would need 10x more), the hash grid with NSTR's
-    table and models compactness does not compare are left out (either would otherwise be the best baseline)."""
+    table and models compactness does not compare (DINR) are left out (either would otherwise be the best
+    baseline)."""
     from nstr.bench.ledger import ledger_rows
 
     def rec(model, label, params, psnr):
@@ -673,7 +678,7 @@ def test_compactness_claim_at_equal_time_reads_kodak_models_own_arms_apart():
     records = [rec("nstr", "100k", 100_000, 35.0), rec("siren", "100k", 100_000, 20.0),
                rec("siren", "1M", 1_000_000, 30.0), rec("siren", "100k+fresh", 100_000, 30.0),
                rec("siren", "1M+fresh", 1_000_000, 40.0), rec("hashgrid", "same-table-100k", 100_000, 50.0),
-               rec("gaussians", "100k", 100_000, 50.0)]
+               rec("dinr-siren", "100k", 100_000, 50.0)]
     row = next(r for r in ledger_rows({"kodak-models": records}, []) if r["claim"].startswith("images: fewer"))
     assert row["ours"].startswith("3.16 x, median over budgets (100k 35.00 dB: 3.16 x (siren+fresh))")
     assert row["verdict"] == "holds" and row["ours, equal steps"] == "not measured yet"

@@ -542,17 +542,17 @@ def test_every_suite_declares_the_seeds_evidence_needs():
 
 def test_compactness_suite_is_equal_steps_over_five_budgets_with_table1s_among_them(photos):
     """Every model at 25k-1M (the MLPs' largest point at Table 1's 1.2M, the hash grid also at Table 1's 0.5M), 300
-    steps of 8,192 pixels and no time limit, 3 seeds: PSNR-parameter curves in which step cost plays no part, and
-    Table 1's pairs at equal steps."""
+    steps of 8,192 pixels for every model (the 2-D Gaussians too) and no time limit, 3 seeds: PSNR-parameter curves
+    in which step cost plays no part, and table1's pairs at equal steps."""
     from nstr.bench.suites import COMPACTNESS_BATCH, COMPACTNESS_STEPS
 
     cells = expand("compactness", Overrides(signals=photos))
     budgets = {m: sorted({c.target_params for c in cells if c.model == m})
-               for m in ("siren", "ffn", "hashgrid", "nstr")}
+               for m in ("siren", "ffn", "hashgrid", "nstr", "gaussians")}
     assert {c.model for c in cells} == set(budgets)
-    assert budgets["nstr"] == [25_000, 50_000, 100_000, 300_000, 1_000_000]
+    assert budgets["nstr"] == budgets["gaussians"] == [25_000, 50_000, 100_000, 300_000, 1_000_000]
     assert budgets["siren"] == budgets["ffn"] == [25_000, 50_000, 100_000, 300_000, 1_200_000]
     assert budgets["hashgrid"] == [25_000, 50_000, 100_000, 300_000, 500_000, 1_000_000]
     assert all(c.fit["steps"] == COMPACTNESS_STEPS and c.fit["max_seconds"] is None
                and c.fit["batch_size"] == COMPACTNESS_BATCH for c in cells)
-    assert {c.seed for c in cells} == {0, 1, 2} and len(cells) == (4 * 5 + 1) * 2 * 3
+    assert {c.seed for c in cells} == {0, 1, 2} and len(cells) == (5 * 5 + 1) * 2 * 3
