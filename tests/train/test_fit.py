@@ -125,6 +125,42 @@ def test_divergence_stops_and_keeps_best_weights(camera64):
     assert result.metrics["psnr"] >= image.psnr(before, image.values) - 1e-9
 
 
+def _counting_predict(monkeypatch, model) -> list[int]:
+    calls: list[int] = []
+    original = type(model).predict
+    monkeypatch.setattr(type(model), "predict", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    return calls
+
+
+def test_end_of_fit_scores_the_last_evaluation_when_it_was_the_best(camera64, monkeypatch):
+    """A fit that improves up to its last evaluation scores that evaluation's prediction: no third pass over the
+    signal, and the metrics are those of a fresh prediction by the returned model."""
+    image = Image(camera64)
+    model = _siren(image)
+    calls = _counting_predict(monkeypatch, model)
+    result = nstr.fit(image, model, steps=40, lr=1e-3, eval_every=20, quiet=True)
+    assert result.metrics["best_step"] == result.metrics["steps"] == 40
+    assert len(calls) == len(result.history) == 3  # steps 0, 20 and 40; none after
+    monkeypatch.undo()
+    assert result.metrics["psnr"] == image.psnr(result.model.predict(image.eval_coords), image.eval_values)
+
+
+def test_end_of_fit_predicts_again_when_an_earlier_evaluation_was_the_best(camera64, monkeypatch):
+    """Evaluations scored worse each time (a stand-in for a fit that overshoots): the best is the first, so the end
+    of the fit loads its weights and predicts once more, and the returned model is the untrained one."""
+    image = Image(camera64)
+    model = _siren(image)
+    before = model.predict(image.coords)
+    scores = iter(range(100, 0, -1))
+    monkeypatch.setattr(image, "psnr", lambda pred, values: float(next(scores)))
+    calls = _counting_predict(monkeypatch, model)
+    result = nstr.fit(image, model, steps=40, lr=1e-3, eval_every=20, quiet=True)
+    assert result.metrics["best_step"] == 0 and result.metrics["steps"] == 40
+    assert len(calls) == len(result.history) + 1 == 4
+    monkeypatch.undo()
+    assert torch.equal(result.model.predict(image.coords), before)
+
+
 def test_time_budget_stops(camera64):
     image = Image(camera64)
     result = nstr.fit(image, _siren(image), max_seconds=1.0, quiet=True)
