@@ -243,13 +243,13 @@ PAPER_MODEL_VARIANTS = (
     Variant("hashgrid,log2_table=14", "hashgrid", _grid_at_nstr_resolution(14)),
 )
 
-#: The compactness claim on images (issue 17): each model's PSNR-parameter curve at equal steps, so the step
-#: cost of a model does not enter. 300 steps of 8,192 pixels keep the 1M-parameter MLPs affordable (1 h 30 min to
-#: 3 h for the suite on 2 cores, by host); a detailed and a smooth photograph. Every model sees the same pixels per
-#: step, the 2-D Gaussians too (at equal time they draw whole images, ``WHOLE_IMAGES``, as a step costs them about
-#: the same either way): equal steps here means equal data.
 #: The Kodak pair of compactness, directions and kodak-models: a detailed photograph and a smooth one.
 KODAK_PAIR = (f"{KODAK_DIR}/kodim05.png", f"{KODAK_DIR}/kodim23.png")
+#: The compactness claim on images (issue 17): each model's PSNR-parameter curve at equal steps, so the step
+#: cost of a model does not enter. 300 steps of 8,192 pixels keep the 1M-parameter MLPs affordable (1 h 30 min to
+#: 3 h for the suite on 2 cores, by host). Every model sees the same pixels per step, the 2-D Gaussians too (at
+#: equal time they draw whole images, ``WHOLE_IMAGES``, as a step costs them about the same either way): equal
+#: steps here means equal data.
 COMPACTNESS_STEPS = 300
 COMPACTNESS_BATCH = 8_192
 #: NSTR's Table 1 budgets (table1 runs them at equal time; compactness includes them at equal steps, the claims

@@ -300,9 +300,9 @@ class _Trainer:
         self.history: HistoryLog | None = None
         self.loggers: list[Logger] = []
         #: The last evaluation's prediction and step: when it was the best, the end of a fit uses it instead of
-        #: predicting the whole signal again with the same weights (a third of a 1M-parameter MLP's wall time in a
-        #: 60-second benchmark cell). Only the last is kept, so memory holds at most one prediction beyond the
-        #: training data. Not in checkpoints: a resumed fit predicts once more.
+        #: predicting the whole signal again with the same weights (21-26 s of a 1.2M-parameter MLP's 130-second
+        #: table1 cell on one thread; benchmarks/fit_end.py). Only the last is kept, so memory holds at most one
+        #: prediction beyond the training data. Not in checkpoints: a resumed fit predicts once more.
         self.last_pred: tuple[int, torch.Tensor] | None = None
         self.plateau = (Plateau(optimizer, steps_per_epoch(len(train_idx), settings.batch_size))
                         if settings.schedule == "plateau" else None)
