@@ -21,7 +21,7 @@ from typing import Any
 import skimage.data
 import torch
 
-from nstr.bench.report import write_result
+from nstr.bench.report import script_command, write_result
 from nstr.models import build_model
 from nstr.signals import Image
 from nstr.train import fit as fit_module
@@ -77,8 +77,7 @@ def main() -> None:
                  f"Table 1's 1.2M-parameter MLPs fitted {args.steps} steps of 16,384 pixels to camera (512 x 512) "
                  f"with {args.threads} thread(s), evaluated at the start and the end, {args.repeats} time(s) each "
                  "way in turn; the same PSNR either way, as the two score the same prediction.",
-                 "python benchmarks/fit_end.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()
-                                                            if k != "out"), rows)
+                 script_command("fit_end.py", vars(args)), rows)
 
 
 if __name__ == "__main__":

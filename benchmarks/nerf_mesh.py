@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nstr.bench.report import write_result
+from nstr.bench.report import script_command, write_result
 from nstr.core.errors import NstrError
 from nstr.models import build_model
 from nstr.signals.scene.export import model_mesh
@@ -64,7 +64,7 @@ def main() -> None:
         f"{name} fitted for {args.seconds:g} s to the built-in analytic scene (test PSNR "
         f"{result.metrics['psnr']:.2f} dB, {result.metrics['steps']} steps); marching cubes at {args.resolution}^3 "
         "over the scene box; distances in scene units to the nearest object (the scene is 2.4 units across)",
-        "python benchmarks/nerf_mesh.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),
+        script_command("nerf_mesh.py", vars(args)),
         rows, psnr=result.metrics["psnr"], steps=result.metrics["steps"])
 
 

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from nstr.bench.ledger import time_to_reach
-from nstr.bench.report import write_result
+from nstr.bench.report import script_command, write_result
 
 VAL_TARGET = 25.0  # dB on the validation rays: the caption says when the fit first passed it
 
@@ -47,8 +47,7 @@ def main() -> None:
                      f"`nstr {' '.join(command)}` on the built-in analytic scene, seed 0, 2 cores; test PSNR (dB) "
                      f"and SSIM over the test views; seconds_to_val_25db: training time when the validation rays "
                      f"first reached {VAL_TARGET:g} dB. The picture is {args.picture}.",
-                     "python benchmarks/nerf_picture.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()
-                                                                     if k not in ("out", "picture")), [row])
+                     script_command("nerf_picture.py", vars(args), omit=("out", "picture")), [row])
         args.picture.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run_dir / "test_views.png", args.picture)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from nstr.bench.report import write_result
+from nstr.bench.report import script_command, write_result
 from nstr.models import build_model
 from nstr.signals.scene.signal import Scene
 from nstr.train.fit import fit
@@ -45,8 +45,7 @@ def main() -> None:
     write_result(args.out, "nerf_sampler", "Ray samplers at equal training time",
                  f"{name} fitted for {args.seconds:g} s with {args.threads} threads to the built-in analytic scene, "
                  "seed 0, once with each sampler; test PSNR in dB.",
-                 "python benchmarks/nerf_sampler.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()
-                                                                  if k != "out"), rows)
+                 script_command("nerf_sampler.py", vars(args)), rows)
 
 
 if __name__ == "__main__":

@@ -718,3 +718,12 @@ def test_make_bench_runs_every_suite():
     recipe = makefile.split("\nbench:")[1].split("\n\n")[0]
     lines = [line.split("nstr bench ")[1].split()[0] for line in recipe.splitlines() if "nstr bench " in line]
     assert sorted(set(lines) - {"perf", "report"}) == sorted(set(SUITES) - {"quick"}) and len(set(lines)) == len(lines)
+
+
+def test_script_command_repeats_the_options_but_the_output_paths():
+    from nstr.bench.report import script_command
+
+    options = {"seconds": 60.0, "threads": 2, "out": "r.json", "picture": "p.png"}
+    assert script_command("x.py", options) == "python benchmarks/x.py --seconds 60.0 --threads 2 --picture p.png"
+    bare = script_command("x.py", options, omit=("out", "picture"))
+    assert bare == "python benchmarks/x.py --seconds 60.0 --threads 2"

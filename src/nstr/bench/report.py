@@ -65,6 +65,12 @@ def write_result(path: Path, benchmark: str, title: str, summary: str, command: 
     return path
 
 
+def script_command(script: str, options: dict[str, Any], omit: tuple[str, ...] = ("out",)) -> str:
+    """The command line a benchmark script's result names: ``python benchmarks/<script>`` and each of its options
+    (``vars(args)``) but the output paths ``omit`` lists, so the stored command repeats the measurement."""
+    return f"python benchmarks/{script} " + " ".join(f"--{k} {v}" for k, v in options.items() if k not in omit)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
