@@ -314,36 +314,30 @@ def budget_quotes() -> list[str]:
     leads the hash grid (mean over seeds) and the range of that gap; the Gaussians' lead over NSTR (mean over the
     signals), on the fitted and on the held-out pixels; and the steps NSTR makes in the time budget."""
     records = _suite("budget")
-    cells = defaultdict(list)
-    for r in records:
-        cells[(r["label"], r["signal"], r["model"])].append(r)
+    cells = _by(records, lambda r: (r["label"], r["signal"], r["model"]))
     signals = sorted({s for label, s, model in cells if model == "nstr"})
     budgets = [label for _, label in sorted({(r["target_params"], r["label"]) for r in records
                                              if r["model"] == "hashgrid"})]
 
-    def gaps(budget: str, key: str, model: str, minus: str) -> list[float]:
-        return [statistics.fmean(r[key] for r in cells[(budget, s, model)])
-                - statistics.fmean(r[key] for r in cells[(budget, s, minus)]) for s in signals]
+    def gaps(key: str, model: str, minus: str) -> list[list[float]]:
+        """Per budget, per signal: ``model``'s mean ``key`` less ``minus``'s."""
+        return [[statistics.fmean(r[key] for r in cells[(b, s, model)])
+                 - statistics.fmean(r[key] for r in cells[(b, s, minus)]) for s in signals] for b in budgets]
 
-    def span(values: list[float]) -> str:
-        return f"{min(values):+.2f} to {max(values):+.2f}"
+    def spans(per_budget: list[list[float]]) -> str:
+        return "; ".join(f"{min(g):+.2f} to {max(g):+.2f}" for g in per_budget)
 
-    def over_hashgrid(key: str) -> str:
-        return "; ".join(span(gaps(b, key, "nstr", "hashgrid")) for b in budgets)
-
-    def gaussians_lead(key: str) -> list[float]:
-        return [statistics.fmean(gaps(b, key, "gaussians", "nstr")) for b in budgets]
-
-    fitted, held_out = gaussians_lead("psnr"), gaussians_lead("psnr_holdout")
+    over_hashgrid = {key: gaps(key, "nstr", "hashgrid") for key in ("psnr", "psnr_holdout")}
+    fitted, held_out = ([statistics.fmean(g) for g in gaps(key, "gaussians", "nstr")]
+                        for key in ("psnr", "psnr_holdout"))
     # the README's reading: the Gaussians lead on the fitted pixels everywhere, NSTR on held-out ones at the top
     assert min(fitted) > 0 and held_out[-1] < 0 < min(held_out[:-1])
-    steps = [statistics.fmean(r["steps"] for r in records if r["model"] == "nstr" and r["label"] == b)
-             for b in budgets]
-    ahead = " / ".join(str(sum(g > 0 for g in gaps(b, "psnr", "nstr", "hashgrid"))) for b in budgets)
+    steps = [statistics.fmean(r["steps"] for s in signals for r in cells[(b, s, "nstr")]) for b in budgets]
+    ahead = " / ".join(str(sum(g > 0 for g in per_signal)) for per_signal in over_hashgrid["psnr"])
     return [f"30 s, in which NSTR makes {min(steps):.0f}-{max(steps):.0f} steps",
             f"at {' / '.join(budgets)} parameters NSTR leads the hash grid on {ahead} of the {len(signals)} signals "
-            f"on the fitted pixels ({over_hashgrid('psnr')} dB) and on held-out pixels by "
-            f"{over_hashgrid('psnr_holdout')} dB",
+            f"on the fitted pixels ({spans(over_hashgrid['psnr'])} dB) and on held-out pixels by "
+            f"{spans(over_hashgrid['psnr_holdout'])} dB",
             f"the 2-D Gaussians lead NSTR by {' / '.join(f'{g:.2f}' for g in fitted)} dB on the fitted pixels (mean "
             f"over the signals) and by {' / '.join(f'{g:.2f}' for g in held_out)} dB on held-out pixels"]
 
