@@ -6,6 +6,7 @@ each with the reason) or NOT_MEASUREMENTS; a new dB number fails until it is map
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -45,8 +46,14 @@ def _json(name: str) -> list[dict]:
     return _stored(name)["rows"]
 
 
+@functools.cache
+def _suites() -> dict[str, list[dict]]:
+    """Every stored suite, read once: the quote builders read many, and test collection runs them all."""
+    return load_suites(RESULTS)
+
+
 def _suite(name: str) -> list[dict]:
-    return ok(load_suites(RESULTS)[name])
+    return ok(_suites()[name])
 
 
 def _half_up(value: float, step: str) -> str:
@@ -90,8 +97,7 @@ def siren_step_quotes() -> list[str]:
 def ablation_quotes() -> list[str]:
     """The ablation at equal time: NSTR's switches, its image settings, the same-table hash grid and the paper's
     model; means over the seeds and the two images."""
-    means, seeds = _label_means("ablation")
-    labels = _by(_suite("ablation"), "label")
+    means, seeds, labels = _label_means("ablation")
     costs = [_mean_on(labels["default"], image) - _mean_on(labels[label], image) for label in labels
              if label.startswith("lambda_pde") for image in ("astronaut", "camera")]
     steps = [statistics.fmean(r["steps"] for r in rs) for label, rs in labels.items() if rs[0]["model"] != "nstr-paper"]
@@ -106,10 +112,8 @@ def ablation_quotes() -> list[str]:
 
 def ablation_steps_quotes() -> list[str]:
     """The ablation at equal steps (ablation-steps): the transport term's cost per image for both NSTRs, and K."""
-    means, seeds = _label_means("ablation-steps")
-    records = _suite("ablation-steps")
-    labels = _by(records, "label")
-    [steps] = {r["steps"] for r in records}  # one step budget for every cell
+    means, seeds, labels = _label_means("ablation-steps")
+    [steps] = {r["steps"] for rs in labels.values() for r in rs}  # one step budget for every cell
 
     def costs(base: str, with_pde: str) -> list[float]:
         return [_mean_on(labels[base], i) - _mean_on(labels[with_pde], i) for i in ("astronaut", "camera")]
@@ -124,8 +128,7 @@ def ablation_steps_quotes() -> list[str]:
 
 def paper_model_quotes() -> list[str]:
     """The paper's model, the hash grid and NSTR's image settings at one minibatch (paper-model)."""
-    means, seeds = _label_means("paper-model")
-    labels = _by(_suite("paper-model"), "label")
+    means, seeds, labels = _label_means("paper-model")
     size = lambda label: f"{statistics.fmean(r['params'] for r in labels[label]) / 1e6:.2f}M"  # noqa: E731
     trails = means["hashgrid-same-table"] - means["nstr-paper"]
     assert trails > 0, "the README says nstr-paper trails the same-table hash grid"
@@ -425,20 +428,19 @@ def _fewest_seeds(groups: dict) -> int:
     return min(len({r["seed"] for r in rs}) for rs in groups.values())
 
 
-def _label_means(suite: str) -> tuple[dict[str, float], int]:
-    """Each label's mean PSNR over its signals and seeds, and the fewest seeds any label has."""
+def _label_means(suite: str) -> tuple[dict[str, float], int, dict[str, list[dict]]]:
+    """Each label's mean PSNR over its signals and seeds, the fewest seeds any label has, and the records by label."""
     labels = _by(_suite(suite), "label")
-    return ({label: statistics.fmean(r["psnr"] for r in rs) for label, rs in labels.items()}, _fewest_seeds(labels))
+    return ({label: statistics.fmean(r["psnr"] for r in rs) for label, rs in labels.items()}, _fewest_seeds(labels),
+            labels)
 
 
 def directions_quotes() -> list[str]:
     """NSTR's directions on Kodak at 0.3M: each variant's mean over the two images and 3 seeds, and the reading the
     prose gives them: every single switch helps and none alone reaches the hash grid; the spectrum basis adds nothing
     to the other cheap switches on the host that ran the suite."""
-    mean, seeds = _label_means("directions")
-    records = _suite("directions")
-    labels = _by(records, "label")
-    steps = [r["steps"] for r in records]
+    mean, seeds, labels = _label_means("directions")
+    steps = [r["steps"] for rs in labels.values() for r in rs]
     mean_steps = {label: statistics.fmean(r["steps"] for r in rs) for label, rs in labels.items()}
     switches = ("no-sinusoids", "spectral_layers=0", "decoder_layers=1", "phase,linear,sigma=128")
     # "Every switch helps NSTR (each but the finer level also makes a step cheaper...), and alone none closes the gap"
@@ -471,9 +473,8 @@ def directions_quotes() -> list[str]:
 def dinr_steps_quotes() -> list[str]:
     """DINR against the static models at equal steps (dinr-steps): mean over seeds and both photographs; the
     noisy arms on camera."""
-    mean, seeds = _label_means("dinr-steps")
+    mean, seeds, labels = _label_means("dinr-steps")
     m = lambda label: f"{mean[label + ',equal-steps']:.2f}"  # noqa: E731
-    labels = _by(_suite("dinr-steps"), "label")
     ms = lambda label: 1000 * statistics.fmean(r["seconds_per_step"] for r in labels[label])  # noqa: E731
     gap = mean["dinr-siren,equal-steps"] - mean["siren,equal-steps"]
     kinetic = mean["dinr-official,ke=0.1,noise=0.3,equal-steps"] - mean["dinr-official,ke=0,noise=0.3,equal-steps"]
@@ -494,8 +495,7 @@ def dinr_steps_quotes() -> list[str]:
 def dinr_time_quotes() -> list[str]:
     """DINR against the static models at equal time (dinr): the model cells' mean over the development
     photographs and seeds; the solver, noise and embedding arms on camera."""
-    mean, seeds = _label_means("dinr")
-    labels = _by(_suite("dinr"), "label")
+    mean, seeds, labels = _label_means("dinr")
     m = lambda label: f"{mean[label]:.2f}"  # noqa: E731
     c = lambda label: f"{_mean_on(labels[label], 'camera'):.2f}"  # noqa: E731
     photos = len({r["signal"] for r in labels["siren"]})
