@@ -255,7 +255,7 @@ def markdown(report: dict) -> str:
         f"malloc {report['machine']['malloc']}, torch "
         f"{report['machine']['torch']}, copy bandwidth {report['machine']['copy_bandwidth_GBps']:.1f} GB/s, "
         f"1-min load average {report['machine']['load_average_before'][0]:.2f} before, "
-        f"{report['machine']['load_average_after'][0]:.2f} after (other processes share the 2 cores)",
+        f"{report['machine']['load_average_after'][0]:.2f} after (above the thread count, other work shared the cores)",
         "",
         "| d | variant | samples/s | ms/step (median) | vs plain | table bytes gathered/sample "
         "| bytes moved/sample (fwd+bwd, incl. grad zero-fill) | implied GB/s |",
