@@ -288,11 +288,18 @@ def audio_batch_quotes() -> list[str]:
         return " / ".join(_half_up(r["snr"], "0.1") for r in sorted((r for r in rows if r["signal"] == signal
                                                               and r["model"] == model), key=lambda r: r["batch"]))
 
-    siren = max(r["snr"] for r in rows if r["model"] == "siren")
-    assert siren < 6, siren
-    return ["(SIREN stays under 6 dB in 15 s at every size)",
+    def best(signal, model):
+        return max((r for r in rows if r["signal"] == signal and r["model"] == model), key=lambda r: r["snr"])
+
+    siren = best("speech", "siren")
+    assert siren["snr"] == max(r["snr"] for r in rows if r["model"] == "siren")
+    assert best("speech", "nstr")["batch"] == best("chirp", "nstr")["batch"] == 4096  # "NSTR is best at 4,096"
+    return [f"(SIREN stays at or under {_half_up(siren['snr'], '0.1')} dB in 15 s, its best at "
+            f"{siren['batch']:,} on speech)",
             f"speech nstr {series('speech', 'nstr')}, hashgrid {series('speech', 'hashgrid')}; chirp nstr "
-            f"{series('chirp', 'nstr')}, hashgrid {series('chirp', 'hashgrid')}"]
+            f"{series('chirp', 'nstr')}, hashgrid {series('chirp', 'hashgrid')}",
+            f"the hash grid does best at {best('speech', 'hashgrid')['batch']:,} on speech and "
+            f"{best('chirp', 'hashgrid')['batch']:,} on the chirp"]
 
 
 def nerf_mesh_quotes() -> list[str]:
@@ -300,7 +307,10 @@ def nerf_mesh_quotes() -> list[str]:
     return [f"| {r['threshold']:g}{' (default)' if r['threshold'] == 5 else ''} | {r['vertices']:,} | "
             f"{r['median |d|']:.3f} | {r['90th percentile |d|']:.3f} | {100 * r['within 0.02']:.0f} % | "
             f"{r['median d']:+.3f} |" for r in stored["rows"]] + [
-        f"so the fit made only {stored['steps']} steps and reached {stored['psnr']:.1f} dB"]
+        f"so the fit made only {stored['steps']} steps and reached {stored['psnr']:.1f} dB",
+        f"took {min(r['seconds'] for r in stored['rows']):.0f}-{max(r['seconds'] for r in stored['rows']):.0f} s",
+        "every threshold from 2.5 to 30 puts {:.0f}-{:.0f} % of the vertices within 0.02".format(
+            *(f(100 * r["within 0.02"] for r in stored["rows"] if r["threshold"] >= 2.5) for f in (min, max)))]
 
 
 def nerf_sampler_quotes() -> list[str]:
