@@ -96,10 +96,11 @@ def siren_step_quotes() -> list[str]:
     compiled = next(r for r in rows if r["variant"] == "nstr SIREN, fit() step (compiled + allocator reuse)")
     bf16 = min(r["relative_to_siren_pytorch"] for r in rows if r["precision"] == "bf16")
     assert fp32["variant"] == "nstr SIREN, eager + allocator reuse"  # the README names it
-    return [f"bfloat16 matrix units: {stored['matmul_gflops_bf16']:.0f} against {stored['matmul_gflops']:.0f} GFLOP/s",
+    rates = f"{stored['matmul_gflops_bf16']:.0f} against {stored['matmul_gflops']:.0f} GFLOP/s"
+    return [f"bfloat16 matrix units: {rates}",
             f"takes {fp32['relative_to_siren_pytorch']:.2f}x siren-pytorch's step time in float32 (eager, the "
-            f"allocator tuned; compiled, its 30 steps including compilation, {compiled['relative_to_siren_pytorch']:.2f}x)"
-            f" and {bf16:.2f}x in bf16"]
+            "allocator tuned; compiled, its 30 steps including compilation, "
+            f"{compiled['relative_to_siren_pytorch']:.2f}x) and {bf16:.2f}x in bf16"]
 
 
 def ablation_quotes() -> list[str]:
