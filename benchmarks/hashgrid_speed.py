@@ -250,12 +250,14 @@ def run(args: argparse.Namespace, threads: int, malloc: str) -> dict:
 
 
 def markdown(report: dict) -> str:
+    machine = report["machine"]
+    after = machine["load_average_after"][0]
+    shared = " (above the thread count: other work shared the cores)" if after > machine["threads"] + 0.5 else ""
     lines = [
-        f"batch {report['settings']['batch']}, {report['machine']['threads']} threads, "
-        f"malloc {report['machine']['malloc']}, torch "
-        f"{report['machine']['torch']}, copy bandwidth {report['machine']['copy_bandwidth_GBps']:.1f} GB/s, "
-        f"1-min load average {report['machine']['load_average_before'][0]:.2f} before, "
-        f"{report['machine']['load_average_after'][0]:.2f} after (above the thread count, other work shared the cores)",
+        f"batch {report['settings']['batch']}, {machine['threads']} threads, "
+        f"malloc {machine['malloc']}, torch "
+        f"{machine['torch']}, copy bandwidth {machine['copy_bandwidth_GBps']:.1f} GB/s, "
+        f"1-min load average {machine['load_average_before'][0]:.2f} before, {after:.2f} after{shared}",
         "",
         "| d | variant | samples/s | ms/step (median) | vs plain | table bytes gathered/sample "
         "| bytes moved/sample (fwd+bwd, incl. grad zero-fill) | implied GB/s |",
