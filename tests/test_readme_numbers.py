@@ -389,8 +389,9 @@ def compactness_quotes() -> list[str]:
     cells = defaultdict(list)
     for r in records:
         cells[(r["model"], r["target_params"])].append(r["psnr"])
+    mean = {key: statistics.fmean(psnrs) for key, psnrs in cells.items()}
     budgets = sorted(b for m, b in cells if m == "nstr")
-    gap = {b: statistics.fmean(cells[("nstr", b)]) - statistics.fmean(cells[("hashgrid", b)]) for b in budgets}
+    gap = {b: mean[("nstr", b)] - mean[("hashgrid", b)] for b in budgets}
     ahead, behind = [b for b in budgets if gap[b] > 0], [b for b in budgets if gap[b] <= 0]
     assert ahead == budgets[: len(ahead)]  # the README's sentence: ahead at the small budgets, behind above
     seeds = _fewest_seeds(_by(records, "label"))
@@ -401,15 +402,15 @@ def compactness_quotes() -> list[str]:
     # the MLPs at their largest budget (Table 1's 1.2M)
     top = max(b for m, b in cells if m == "siren")
     assert top == max(b for m, b in cells if m == "ffn")
-    largest = {m: statistics.fmean(cells[(m, top)]) for m in ("siren", "ffn")}
-    beats = next(b for b in budgets if statistics.fmean(cells[("nstr", b)]) > max(largest.values()))
+    largest = {m: mean[(m, top)] for m in ("siren", "ffn")}
+    beats = next(b for b in budgets if mean[("nstr", b)] > max(largest.values()))
     # the 2-D Gaussians: ahead of NSTR at the small budgets, behind at the largest, where they score below their
     # own previous budget (the README's sentence)
-    lead = {b: statistics.fmean(cells[("gaussians", b)]) - statistics.fmean(cells[("nstr", b)]) for b in budgets}
+    lead = {b: mean[("gaussians", b)] - mean[("nstr", b)] for b in budgets}
     g_ahead = [b for b in budgets if lead[b] > 0]
-    assert g_ahead == budgets[:-1] and lead[budgets[-1]] < 0
-    g_top, g_before = (statistics.fmean(cells[("gaussians", b)]) for b in budgets[-1:-3:-1])
-    assert g_top < g_before
+    last, before = budgets[-1], budgets[-2]
+    assert g_ahead == budgets[:-1] and lead[last] < 0
+    assert mean[("gaussians", last)] < mean[("gaussians", before)]
     return [f"{seeds} seeds) the best other model needs {ratio:.2f} x NSTR's parameters for NSTR's PSNR",
             f"NSTR leads the hash grid by {min(gap[b] for b in ahead):.2f}-{max(gap[b] for b in ahead):.2f} dB at "
             f"{k(ahead[0])}-{k(ahead[-1])} and trails it by "
@@ -417,9 +418,9 @@ def compactness_quotes() -> list[str]:
             f"at {k(beats)} it is above SIREN and the Fourier MLP at {k(top)} ({largest['siren']:.2f} and "
             f"{largest['ffn']:.2f} dB)",
             f"the 2-D Gaussians lead it by {min(lead[b] for b in g_ahead):.2f}-{max(lead[b] for b in g_ahead):.2f} "
-            f"dB at {k(g_ahead[0])}-{k(g_ahead[-1])} and fall behind at {k(budgets[-1])} ({g_top:.2f} against "
-            f"{statistics.fmean(cells[('nstr', budgets[-1])]):.2f} dB, below their own {g_before:.2f} dB at "
-            f"{k(budgets[-2])}"]
+            f"dB at {k(g_ahead[0])}-{k(g_ahead[-1])} and fall behind at {k(last)} ({mean[('gaussians', last)]:.2f} "
+            f"against {mean[('nstr', last)]:.2f} dB, below their own {mean[('gaussians', before)]:.2f} dB at "
+            f"{k(before)}"]
 
 
 def kodak_models_quotes() -> list[str]:
